@@ -1,0 +1,47 @@
+# Every target that runs code first makes sure .venv matches requirements.lock.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(abspath $(VENV))/bin
+# Stamp written once .venv holds exactly what requirements.lock pins; older than the lock = stale.
+INSTALLED := $(VENV)/.installed
+# DVC runs each stage's `python` from PATH: put the project's first.
+export PATH := $(BIN):$(PATH)
+
+.PHONY: help setup repro test lint format lock clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(INSTALLED): requirements.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet "$$(grep -E '^uv==' requirements.lock)"
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
+	@touch $@
+
+setup: $(INSTALLED) ## Create or update .venv from requirements.lock
+
+repro: $(INSTALLED) ## Run the pipeline (dvc repro) and show the metrics
+	dvc repro
+	dvc metrics show
+
+test: $(INSTALLED) ## Lint, then run the whole test suite
+	ruff check .
+	ruff format --check .
+	pytest
+
+lint: $(INSTALLED) ## Check code style with ruff
+	ruff check .
+	ruff format --check .
+
+format: $(INSTALLED) ## Reformat and auto-fix with ruff
+	ruff format .
+	ruff check --fix .
+
+lock: $(INSTALLED) ## Re-resolve requirements.lock from pyproject.toml
+	uv pip compile pyproject.toml --extra dev --python-version 3.11 --quiet -o requirements.lock
+
+clean: ## Remove .venv and caches (not data: use dvc gc for that)
+	rm -rf $(VENV) .pytest_cache .ruff_cache

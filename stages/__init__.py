@@ -1,0 +1,1 @@
+"""The flight-delay pipeline: one module per DVC stage plus a few light shared modules."""

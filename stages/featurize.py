@@ -1,0 +1,223 @@
+"""Stage ``featurize``: build the features of each split from what is known before departure.
+
+Joins the origin's weather for the scheduled hour, the aircraft, and the destination airport; adds
+calendar, US federal holiday and schedule-congestion features. Congestion is counted on the whole
+published schedule (``data/raw/flights.parquet``, cancelled flights included, since they were
+scheduled), never on outcomes. Writes ``data/processed/{train,valid,test}.parquet`` holding the
+identifying columns, the features in ``stages.schema`` and the label.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from pandas.tseries.holiday import USFederalHolidayCalendar
+
+from stages.errors import StageError, run_stage
+from stages.io import read_table, write_parquet_dir
+from stages.params import FeaturizeParams, load_params
+from stages.schema import (
+    FEATURES,
+    ID_COLUMNS,
+    LABEL,
+    PROCESSED_SCHEMA,
+    RAW_TABLES,
+    SPLIT_SCHEMA,
+    check_table,
+)
+
+log = logging.getLogger("stages.featurize")
+
+RAW_DIR = Path("data/raw")
+INTERIM_DIR = Path("data/interim")
+PROCESSED_DIR = Path("data/processed")
+SPLITS = ("train", "valid", "test")
+DAY_KEY = ["year", "month", "day"]
+HOUR_KEY = ["origin", *DAY_KEY, "hour"]
+MINUTES_PER_DAY = 24 * 60
+
+
+def minutes_of_day(hhmm: pd.Series) -> pd.Series:
+    """Minutes after midnight of clock times written as HHMM integers (545 -> 345)."""
+    return (hhmm // 100) * 60 + hhmm % 100
+
+
+def flight_dates(flights: pd.DataFrame) -> pd.Series:
+    """The local calendar date of each flight, from its year, month and day columns."""
+    return pd.to_datetime(flights[DAY_KEY])
+
+
+def calendar_features(flights: pd.DataFrame) -> pd.DataFrame:
+    """Month, weekday, day of year and the scheduled clock times of departure and arrival."""
+    dates = flight_dates(flights)
+    return pd.DataFrame(
+        {
+            "month": flights["month"],
+            "day_of_week": dates.dt.day_of_week,
+            "day_of_year": dates.dt.day_of_year,
+            "sched_dep_hour": flights["hour"],
+            "sched_dep_minute": minutes_of_day(flights["sched_dep_time"]),
+            "sched_arr_minute": minutes_of_day(flights["sched_arr_time"]),
+        },
+        index=flights.index,
+    )
+
+
+def us_federal_holidays(dates: pd.Series) -> pd.DatetimeIndex:
+    """US federal holidays from a year before the first date to a year after the last."""
+    start = dates.min() - pd.DateOffset(years=1)
+    end = dates.max() + pd.DateOffset(years=1)
+    return USFederalHolidayCalendar().holidays(start=start, end=end)
+
+
+def holiday_features(
+    dates: pd.Series, holidays: pd.DatetimeIndex, horizon_days: int
+) -> pd.DataFrame:
+    """Days to the next and since the last holiday (0 on the day itself), capped at the horizon."""
+    day = dates.to_numpy(dtype="datetime64[D]").astype(np.int64)
+    holiday_days = np.sort(holidays.to_numpy(dtype="datetime64[D]").astype(np.int64))
+    if len(holiday_days) == 0:
+        capped = np.full(len(day), horizon_days)
+        return pd.DataFrame(
+            {"days_to_holiday": capped, "days_since_holiday": capped}, index=dates.index
+        )
+    # Pad with far-away sentinels so every date has a holiday on each side.
+    padded = np.concatenate(([np.iinfo(np.int32).min], holiday_days, [np.iinfo(np.int32).max]))
+    next_index = np.searchsorted(padded, day, side="left")
+    last_index = np.searchsorted(padded, day, side="right") - 1
+    to_next = np.minimum(padded[next_index] - day, horizon_days)
+    since_last = np.minimum(day - padded[last_index], horizon_days)
+    return pd.DataFrame(
+        {"days_to_holiday": to_next, "days_since_holiday": since_last}, index=dates.index
+    )
+
+
+def _left_join(flights: pd.DataFrame, table: pd.DataFrame, on: list[str]) -> pd.DataFrame:
+    """Left-join ``table`` (unique on ``on``) to ``flights``, keeping their index and order."""
+    joined = flights[on].merge(table, on=on, how="left", validate="many_to_one")
+    joined.index = flights.index
+    return joined.drop(columns=on)
+
+
+def weather_features(flights: pd.DataFrame, weather: pd.DataFrame) -> pd.DataFrame:
+    """Weather observed at the origin in the hour of the scheduled departure (missing if none).
+
+    Where the weather table has two observations for one local hour (the hour repeated when
+    daylight saving time ends), the earlier one is used.
+    """
+    observed = weather.sort_values([*HOUR_KEY, "time_hour"]).drop_duplicates(HOUR_KEY)
+    columns = ["temp", "dewp", "humid", "wind_dir", "wind_speed", "wind_gust", "precip",
+               "pressure", "visib"]  # fmt: skip
+    return _left_join(flights, observed[[*HOUR_KEY, *columns]], HOUR_KEY)
+
+
+def plane_features(flights: pd.DataFrame, planes: pd.DataFrame) -> pd.DataFrame:
+    """The scheduled aircraft's age, size and make (missing when its tail number is unknown)."""
+    aircraft = planes.rename(columns={"year": "built"}).drop_duplicates("tailnum")
+    joined = _left_join(
+        flights, aircraft[["tailnum", "built", "manufacturer", "engine", "seats", "engines"]],
+        ["tailnum"],
+    )  # fmt: skip
+    return pd.DataFrame(
+        {
+            "plane_manufacturer": joined["manufacturer"],
+            "plane_engine": joined["engine"],
+            "plane_age": flights["year"] - joined["built"],
+            "plane_seats": joined["seats"],
+            "plane_engines": joined["engines"],
+        },
+        index=flights.index,
+    )
+
+
+def airport_features(flights: pd.DataFrame, airports: pd.DataFrame) -> pd.DataFrame:
+    """The destination's position and time zone, and the scheduled block time in minutes.
+
+    The block time converts both scheduled clock times to UTC with each airport's standard
+    offset; it is missing where either airport is not in the airports table.
+    """
+    places = airports.drop_duplicates("faa").set_index("faa")
+    dest = places.reindex(flights["dest"])
+    origin_tz = places["tz"].reindex(flights["origin"]).to_numpy()
+    dep_utc = minutes_of_day(flights["sched_dep_time"]).to_numpy() - origin_tz * 60
+    arr_utc = minutes_of_day(flights["sched_arr_time"]).to_numpy() - dest["tz"].to_numpy() * 60
+    return pd.DataFrame(
+        {
+            "dest_lat": dest["lat"].to_numpy(),
+            "dest_lon": dest["lon"].to_numpy(),
+            "dest_alt": dest["alt"].to_numpy(),
+            "dest_tz_offset": dest["tz"].to_numpy(),
+            "sched_block_min": np.mod(arr_utc - dep_utc, MINUTES_PER_DAY),
+        },
+        index=flights.index,
+    )
+
+
+def congestion_features(flights: pd.DataFrame, schedule: pd.DataFrame) -> pd.DataFrame:
+    """How busy the schedule is: departures from the origin that hour and that day, the carrier's
+    departures from the origin that day, and flights from New York to the destination that day."""
+    counts = {
+        "origin_hour_departures": HOUR_KEY,
+        "origin_day_departures": ["origin", *DAY_KEY],
+        "carrier_origin_day_departures": ["carrier", "origin", *DAY_KEY],
+        "dest_day_arrivals": ["dest", *DAY_KEY],
+    }
+    columns = {}
+    for name, key in counts.items():
+        per_key = schedule.groupby(key, observed=True).size().rename(name).reset_index()
+        columns[name] = _left_join(flights, per_key, key)[name].fillna(0)
+    return pd.DataFrame(columns, index=flights.index)
+
+
+def build_features(
+    flights: pd.DataFrame,
+    schedule: pd.DataFrame,
+    weather: pd.DataFrame,
+    planes: pd.DataFrame,
+    airports: pd.DataFrame,
+    params: FeaturizeParams,
+) -> pd.DataFrame:
+    """The processed table of one split: identifying columns, features and label, in row order."""
+    dates = flight_dates(flights)
+    parts = [
+        flights[[*ID_COLUMNS, "distance", LABEL]],
+        calendar_features(flights).drop(columns=["month"]),
+        holiday_features(dates, us_federal_holidays(dates), params.holiday_horizon_days),
+        plane_features(flights, planes),
+        airport_features(flights, airports),
+        weather_features(flights, weather),
+        congestion_features(flights, schedule),
+    ]
+    table = pd.concat(parts, axis=1)
+    produced = set(table.columns)
+    missing = [name for name in FEATURES if name not in produced]
+    if missing:
+        raise StageError(f"featurize built no column for features {missing}")
+    return table[list(PROCESSED_SCHEMA)].reset_index(drop=True)
+
+
+def main() -> None:
+    """Build data/processed/<split>.parquet from data/interim and the raw side tables."""
+    params: FeaturizeParams = load_params("featurize")
+    schedule = read_table(RAW_DIR / "flights.parquet", RAW_TABLES["flights"])
+    side = {
+        name: read_table(RAW_DIR / f"{name}.parquet", RAW_TABLES[name])
+        for name in ("weather", "planes", "airports")
+    }
+    processed = {}
+    for split in SPLITS:
+        flights = read_table(INTERIM_DIR / f"{split}.parquet", SPLIT_SCHEMA)
+        table = build_features(flights, schedule, **side, params=params)
+        processed[split] = check_table(table, PROCESSED_SCHEMA, f"processed {split}")
+        log.info(
+            "%s: %d flights, %d features, weather missing for %.1f%%", split, len(table),
+            len(FEATURES), 100 * table["temp"].isna().mean(),
+        )  # fmt: skip
+    write_parquet_dir(PROCESSED_DIR, processed)
+
+
+if __name__ == "__main__":
+    run_stage(main)

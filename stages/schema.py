@@ -1,0 +1,195 @@
+"""Schemas: the raw tables' columns and types, and the contract between the stages.
+
+Every table that crosses a stage boundary is checked here, so a stage fails on the file and column
+at fault instead of deep inside pandas or scikit-learn.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from stages.errors import StageError
+
+# How many offending rows an error message quotes.
+SHOWN_ROWS = 5
+
+
+class SchemaError(StageError):
+    """A table does not match its schema."""
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column's kind (``int``, ``float``, ``str``, ``bool``, ``datetime``) and nullability."""
+
+    kind: str
+    nullable: bool = False
+
+
+TableSchema = dict[str, Column]
+
+_I, _F, _S = Column("int"), Column("float", nullable=True), Column("str")
+_T = Column("datetime")
+
+RAW_TABLES: dict[str, TableSchema] = {
+    "flights": {
+        "year": _I, "month": _I, "day": _I,
+        "dep_time": _F, "sched_dep_time": _I, "dep_delay": _F,
+        "arr_time": _F, "sched_arr_time": _I, "arr_delay": _F,
+        "carrier": _S, "flight": _I, "tailnum": Column("str", nullable=True),
+        "origin": _S, "dest": _S, "air_time": _F, "distance": Column("float"),
+        "hour": _I, "minute": _I, "time_hour": _T,
+    },
+    "weather": {
+        "origin": _S, "year": _I, "month": _I, "day": _I, "hour": _I,
+        "temp": _F, "dewp": _F, "humid": _F, "wind_dir": _F, "wind_speed": _F,
+        "wind_gust": _F, "precip": _F, "pressure": _F, "visib": _F, "time_hour": _T,
+    },
+    "planes": {
+        "tailnum": _S, "year": _F, "type": _S, "manufacturer": _S, "model": _S,
+        "engines": _I, "seats": _I, "speed": _F, "engine": _S,
+    },
+    "airports": {
+        "faa": _S, "name": _S, "lat": Column("float"), "lon": Column("float"),
+        "alt": Column("float"), "tz": Column("float"), "dst": _S,
+        "tzone": Column("str", nullable=True),
+    },
+    "airlines": {"carrier": _S, "name": _S},
+}  # fmt: skip
+
+# Columns that name a flight: kept beside the features so every prediction can be traced back.
+ID_COLUMNS = ["year", "month", "day", "sched_dep_time", "carrier", "flight", "origin", "dest"]
+LABEL = "late"
+
+# The features `featurize` builds and `train` fits on. Everything here is known before the
+# scheduled departure; nothing derives from dep_time, dep_delay, arr_time, arr_delay or air_time.
+CATEGORICAL_FEATURES = ["carrier", "origin", "dest", "plane_manufacturer", "plane_engine"]
+NUMERIC_FEATURES = [
+    "month", "day_of_week", "day_of_year", "sched_dep_hour", "sched_dep_minute",
+    "sched_arr_minute", "sched_block_min", "distance",
+    "days_to_holiday", "days_since_holiday",
+    "plane_age", "plane_seats", "plane_engines",
+    "dest_lat", "dest_lon", "dest_alt", "dest_tz_offset",
+    "temp", "dewp", "humid", "wind_dir", "wind_speed", "wind_gust", "precip", "pressure", "visib",
+    "origin_hour_departures", "origin_day_departures", "carrier_origin_day_departures",
+    "dest_day_arrivals",
+]  # fmt: skip
+FEATURES = CATEGORICAL_FEATURES + NUMERIC_FEATURES
+
+# Leak guard: columns observed at or after departure, never to be used as features.
+POST_DEPARTURE_COLUMNS = ["dep_time", "dep_delay", "arr_time", "arr_delay", "air_time"]
+
+SPLIT_SCHEMA: TableSchema = {**RAW_TABLES["flights"], LABEL: Column("bool")}
+PROCESSED_SCHEMA: TableSchema = {
+    **{name: Column("str", nullable=True) for name in CATEGORICAL_FEATURES},
+    **{name: Column("float", nullable=True) for name in NUMERIC_FEATURES},
+    # Identifying columns keep their raw types where they double as features (carrier, month).
+    **{name: RAW_TABLES["flights"][name] for name in ID_COLUMNS},
+    LABEL: Column("bool"),
+}
+
+
+def _quote_rows(rows: pd.Series) -> str:
+    """Render the first offending rows as ``N ('value')``, N being the frame's index label."""
+    shown = ", ".join(f"{index} ({value!r})" for index, value in rows.head(SHOWN_ROWS).items())
+    more = f" and {len(rows) - SHOWN_ROWS} more" if len(rows) > SHOWN_ROWS else ""
+    return shown + more
+
+
+def _parse_column(raw: pd.Series, column: Column) -> pd.Series:
+    """Parse a column of strings into ``column.kind``; unparseable values become missing."""
+    if column.kind == "str":
+        return raw.astype("str")
+    if column.kind == "datetime":
+        return pd.to_datetime(raw, utc=True, format="ISO8601", errors="coerce")
+    if column.kind == "bool":
+        return raw.str.lower().map({"true": True, "false": False})
+    return pd.to_numeric(raw, errors="coerce")
+
+
+def parse_table(raw: pd.DataFrame, schema: TableSchema, source: str) -> pd.DataFrame:
+    """Turn a frame of strings read from a text file into typed columns, checked against ``schema``.
+
+    The index of ``raw`` names the rows in messages: the caller sets it to file line numbers.
+    Columns not in the schema are dropped. Raises SchemaError naming ``source``, the column and
+    the first offending lines with their values.
+    """
+    _check_present(raw, schema, source)
+    parsed = {}
+    for name, column in schema.items():
+        values = _parse_column(raw[name], column)
+        unparseable = raw[name].notna() & values.isna()
+        if unparseable.any():
+            first = _quote_rows(raw[name][unparseable])
+            raise SchemaError(
+                f"{source}: column '{name}' expects {column.kind}; cannot parse "
+                f"{int(unparseable.sum())} values, first at lines {first}"
+            )
+        parsed[name] = values
+    return check_table(pd.DataFrame(parsed, index=raw.index), schema, source, row_label="lines")
+
+
+def _check_present(frame: pd.DataFrame, schema: TableSchema, source: str) -> None:
+    """Raise when ``frame`` lacks a schema column or has no rows."""
+    missing = [name for name in schema if name not in frame.columns]
+    if missing:
+        raise SchemaError(f"{source}: missing columns {missing}; found {list(frame.columns)}")
+    if frame.empty:
+        raise SchemaError(f"{source}: the table has no rows")
+
+
+def _kind_matches(series: pd.Series, kind: str) -> bool:
+    """Whether the dtype of ``series`` can hold values of ``kind``."""
+    dtype = series.dtype
+    if kind in ("int", "float"):
+        return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+    if kind == "str":
+        return pd.api.types.is_string_dtype(dtype)
+    if kind == "bool":
+        return pd.api.types.is_bool_dtype(dtype)
+    return isinstance(dtype, pd.DatetimeTZDtype)
+
+
+def stored_dtype(column: Column) -> str:
+    """The dtype a column is stored as: a nullable int as float64, since int64 has no missing."""
+    if column.kind == "int":
+        return "float64" if column.nullable else "int64"
+    return {"float": "float64", "str": "str", "bool": "bool", "datetime": "datetime64[ns, UTC]"}[
+        column.kind
+    ]
+
+
+def check_table(
+    frame: pd.DataFrame, schema: TableSchema, source: str, row_label: str = "rows"
+) -> pd.DataFrame:
+    """Check a typed frame against ``schema``; return its schema columns in their stored dtypes.
+
+    Raises SchemaError naming ``source`` and the column on a missing column, an empty table, a
+    wrong type, a missing value in a non-nullable column or an ``int`` that is not whole.
+    """
+    _check_present(frame, schema, source)
+    checked = {}
+    for name, column in schema.items():
+        values = frame[name]
+        if not _kind_matches(values, column.kind):
+            raise SchemaError(
+                f"{source}: column '{name}' must be {column.kind}, got {values.dtype}"
+            )
+        missing = values.isna()
+        if missing.any() and not column.nullable:
+            raise SchemaError(
+                f"{source}: column '{name}' has {int(missing.sum())} missing values, first at "
+                f"{row_label} {', '.join(map(str, values.index[missing][:SHOWN_ROWS]))}"
+            )
+        if column.kind == "int":
+            fractional = values.notna() & (values != np.floor(values))
+            if fractional.any():
+                raise SchemaError(
+                    f"{source}: column '{name}' expects int; {int(fractional.sum())} values are "
+                    f"not whole numbers, first at {row_label} {_quote_rows(values[fractional])}"
+                )
+        checked[name] = values.astype(stored_dtype(column))
+    return pd.DataFrame(checked, index=frame.index)

@@ -1,0 +1,121 @@
+"""Stage ``train``: fit a scikit-learn Pipeline on the train split and save it with skops.
+
+The preprocessing (categorical encoding, imputation, scaling) lives inside the Pipeline, so what
+is fitted here is exactly what scores new flights. ``train.model`` picks gradient boosting
+(``hgb``) or a one-hot logistic regression baseline (``logreg``). Writes ``models/model.skops``.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
+
+from stages.errors import StageError, run_stage
+from stages.io import read_table
+from stages.model_io import save_model
+from stages.params import HgbParams, LogregParams, TrainParams, load_params
+from stages.schema import CATEGORICAL_FEATURES, FEATURES, LABEL, NUMERIC_FEATURES, PROCESSED_SCHEMA
+
+log = logging.getLogger("stages.train")
+
+TRAIN_FILE = Path("data/processed/train.parquet")
+MODEL_FILE = Path("models/model.skops")
+
+
+def hgb_pipeline(params: HgbParams, seed: int) -> Pipeline:
+    """Ordinal-encoded categories (unknown ones as missing) into native-categorical boosting."""
+    encode = ColumnTransformer(
+        [
+            (
+                "categorical",
+                OrdinalEncoder(
+                    handle_unknown="use_encoded_value", unknown_value=np.nan, dtype=np.float64
+                ),
+                CATEGORICAL_FEATURES,
+            ),
+            ("numeric", "passthrough", NUMERIC_FEATURES),
+        ],
+        verbose_feature_names_out=False,
+    )
+    is_categorical = [True] * len(CATEGORICAL_FEATURES) + [False] * len(NUMERIC_FEATURES)
+    boost = HistGradientBoostingClassifier(
+        max_iter=params.max_iter,
+        learning_rate=params.learning_rate,
+        max_leaf_nodes=params.max_leaf_nodes,
+        min_samples_leaf=params.min_samples_leaf,
+        l2_regularization=params.l2_regularization,
+        categorical_features=is_categorical,
+        early_stopping=False,
+        random_state=seed,
+    )
+    return Pipeline([("encode", encode), ("model", boost)])
+
+
+def logreg_pipeline(params: LogregParams, seed: int) -> Pipeline:
+    """One-hot categories and imputed, standardised numbers into a logistic regression."""
+    encode = ColumnTransformer(
+        [
+            (
+                "categorical",
+                make_pipeline(
+                    SimpleImputer(strategy="constant", fill_value="missing"),
+                    OneHotEncoder(handle_unknown="ignore", min_frequency=20),
+                ),
+                CATEGORICAL_FEATURES,
+            ),
+            (
+                "numeric",
+                make_pipeline(
+                    SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler()
+                ),
+                NUMERIC_FEATURES,
+            ),
+        ],
+        verbose_feature_names_out=False,
+    )
+    linear = LogisticRegression(C=params.C, max_iter=params.max_iter, random_state=seed)
+    return Pipeline([("encode", encode), ("model", linear)])
+
+
+def build_pipeline(params: TrainParams) -> Pipeline:
+    """The unfitted Pipeline that ``train.model`` names."""
+    if params.model == "hgb":
+        return hgb_pipeline(params.hgb, params.seed)
+    return logreg_pipeline(params.logreg, params.seed)
+
+
+def fit_model(train: pd.DataFrame, params: TrainParams) -> Pipeline:
+    """Fit the chosen Pipeline on the features and label of ``train``.
+
+    Raises StageError when the label has one class only or a feature has no value at all: both
+    mean the training data is not what the pipeline expects.
+    """
+    empty = [name for name in FEATURES if train[name].isna().all()]
+    if empty:
+        raise StageError(f"train split: features {empty} have no values at all")
+    if train[LABEL].nunique() < 2:
+        raise StageError("train split: every flight has the same label; nothing to learn")
+    return build_pipeline(params).fit(train[FEATURES], train[LABEL])
+
+
+def main() -> None:
+    """Fit on data/processed/train.parquet and save models/model.skops."""
+    params: TrainParams = load_params("train")
+    train = read_table(TRAIN_FILE, PROCESSED_SCHEMA)
+    log.info("fitting %s on %d flights, %d features", params.model, len(train), len(FEATURES))
+    model = fit_model(train, params)
+    save_model(model, MODEL_FILE)
+    log.info("saved %s", MODEL_FILE)
+
+
+if __name__ == "__main__":
+    run_stage(main)

@@ -1,0 +1,110 @@
+"""evaluate: metrics, curve, calibration, confusion and importance rows on known inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from stages.errors import StageError
+from stages.evaluate import (
+    calibration_points,
+    confusion_cells,
+    evaluate_split,
+    feature_importance,
+    precision_recall_points,
+    roc_points,
+    score_metrics,
+)
+from stages.featurize import build_features
+from stages.params import EvaluateParams, FeaturizeParams, HgbParams, LogregParams, TrainParams
+from stages.schema import FEATURES
+from stages.split import label_flights
+from stages.train import fit_model
+
+Y = np.array([False, False, True, True, False, True])
+P = np.array([0.1, 0.4, 0.35, 0.8, 0.2, 0.9])
+PARAMS = EvaluateParams(
+    threshold=0.5, curve_points=5, calibration_bins=2, importance_rows=200, importance_repeats=2,
+    seed=0,
+)  # fmt: skip
+
+
+def test_score_metrics_values() -> None:
+    metrics = score_metrics(Y, P)
+    assert metrics["roc_auc"] == pytest.approx(8 / 9, abs=1e-6)
+    assert metrics["n"] == 6 and metrics["positive_rate"] == 0.5
+    assert metrics["brier"] == pytest.approx(np.mean((P - Y) ** 2), abs=1e-6)
+    assert set(metrics) == {
+        "roc_auc",
+        "average_precision",
+        "log_loss",
+        "brier",
+        "n",
+        "positive_rate",
+    }
+
+
+def test_single_class_cannot_be_scored() -> None:
+    with pytest.raises(StageError, match="only one class"):
+        score_metrics(np.array([True, True]), np.array([0.2, 0.3]))
+
+
+def test_curves_are_thinned_and_keep_their_ends() -> None:
+    rng = np.random.default_rng(0)
+    y = rng.random(1000) < 0.3
+    p = rng.random(1000)
+    roc = roc_points(y, p, keep=11)
+    assert len(roc) == 11
+    assert roc[0] == {"fpr": 0.0, "tpr": 0.0} and roc[-1] == {"fpr": 1.0, "tpr": 1.0}
+    pr = precision_recall_points(y, p, keep=11)
+    assert len(pr) == 11 and pr[-1]["recall"] == 0.0
+
+
+def test_calibration_bins_cover_every_flight() -> None:
+    rows = calibration_points(Y, P, bins=2)
+    assert [row["n"] for row in rows] == [3, 3]
+    assert rows[0]["observed"] == pytest.approx(1 / 3, abs=1e-6)
+    assert rows[1]["predicted"] == pytest.approx((0.4 + 0.8 + 0.9) / 3, abs=1e-6)
+
+
+def test_confusion_cells_count_every_flight() -> None:
+    cells = {(c["actual"], c["predicted"]): c["count"] for c in confusion_cells(Y, P, 0.5)}
+    assert cells == {
+        ("on time", "on time"): 3,
+        ("on time", "late"): 0,
+        ("late", "on time"): 1,
+        ("late", "late"): 2,
+    }
+
+
+@pytest.fixture
+def fitted_and_frame(raw_tables: dict[str, pd.DataFrame]) -> tuple:
+    labelled, _ = label_flights(raw_tables["flights"], 30)
+    frame = build_features(
+        labelled, raw_tables["flights"], raw_tables["weather"], raw_tables["planes"],
+        raw_tables["airports"], FeaturizeParams(holiday_horizon_days=14),
+    )  # fmt: skip
+    params = TrainParams(
+        model="hgb", seed=0, logreg=LogregParams(C=1.0, max_iter=100),
+        hgb=HgbParams(max_iter=20, learning_rate=0.1, max_leaf_nodes=8, min_samples_leaf=5,
+                      l2_regularization=0.0),
+    )  # fmt: skip
+    return fit_model(frame, params), frame
+
+
+def test_importance_ranks_the_features_that_carry_signal(fitted_and_frame: tuple) -> None:
+    model, frame = fitted_and_frame
+    rows = feature_importance(model, frame, PARAMS)
+    assert {row["feature"] for row in rows} == set(FEATURES)
+    top = [row["feature"] for row in rows[:4]]
+    assert {"sched_dep_hour", "sched_dep_minute", "precip", "visib", "wind_gust"} & set(top)
+    assert rows == feature_importance(model, frame, PARAMS)  # seeded
+
+
+def test_evaluate_split_returns_metrics_and_all_plots(fitted_and_frame: tuple) -> None:
+    model, frame = fitted_and_frame
+    metrics, plots = evaluate_split(model, frame, PARAMS)
+    assert metrics["n"] == len(frame)
+    assert set(plots) == {"roc", "precision_recall", "calibration", "confusion"}
+    assert sum(cell["count"] for cell in plots["confusion"]) == len(frame)

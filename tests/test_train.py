@@ -1,0 +1,81 @@
+"""train: both Pipelines fit, carry their preprocessing, and cope with unseen categories."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from stages.errors import StageError
+from stages.featurize import build_features
+from stages.params import FeaturizeParams, HgbParams, LogregParams, TrainParams
+from stages.schema import FEATURES, LABEL
+from stages.split import label_flights
+from stages.train import build_pipeline, fit_model
+
+PARAMS = TrainParams(
+    model="hgb",
+    seed=0,
+    hgb=HgbParams(max_iter=30, learning_rate=0.1, max_leaf_nodes=8, min_samples_leaf=5,
+                  l2_regularization=0.0),
+    logreg=LogregParams(C=1.0, max_iter=500),
+)  # fmt: skip
+
+
+@pytest.fixture
+def processed(raw_tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    labelled, _ = label_flights(raw_tables["flights"], 30)
+    return build_features(
+        labelled, raw_tables["flights"], raw_tables["weather"], raw_tables["planes"],
+        raw_tables["airports"], FeaturizeParams(holiday_horizon_days=14),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("model", ["hgb", "logreg"])
+def test_fitted_pipeline_learns_the_signal(processed: pd.DataFrame, model: str) -> None:
+    params = dataclasses.replace(PARAMS, model=model)
+    fitted = fit_model(processed, params)
+    p_late = fitted.predict_proba(processed[FEATURES])[:, 1]
+    assert roc_auc_score(processed[LABEL], p_late) > 0.75
+    assert list(fitted.named_steps) == ["encode", "model"]
+
+
+@pytest.mark.parametrize("model", ["hgb", "logreg"])
+def test_unseen_categories_and_missing_values_still_score(
+    processed: pd.DataFrame, model: str
+) -> None:
+    fitted = fit_model(processed, dataclasses.replace(PARAMS, model=model))
+    odd = processed.head(3).copy()
+    odd["carrier"] = "ZZ"
+    odd["dest"] = None
+    odd["temp"] = np.nan
+    p_late = fitted.predict_proba(odd[FEATURES])[:, 1]
+    assert np.isfinite(p_late).all()
+
+
+def test_fit_is_deterministic_and_does_not_mutate_input(processed: pd.DataFrame) -> None:
+    before = processed.copy()
+    first = fit_model(processed, PARAMS).predict_proba(processed[FEATURES])
+    second = fit_model(processed, PARAMS).predict_proba(processed[FEATURES])
+    np.testing.assert_array_equal(first, second)
+    pd.testing.assert_frame_equal(processed, before)
+
+
+def test_build_pipeline_follows_params() -> None:
+    hgb = build_pipeline(PARAMS).named_steps["model"]
+    assert hgb.max_iter == 30 and hgb.random_state == 0
+    logreg = build_pipeline(dataclasses.replace(PARAMS, model="logreg")).named_steps["model"]
+    assert logreg.C == 1.0 and logreg.max_iter == 500
+
+
+def test_feature_without_any_value_is_an_error(processed: pd.DataFrame) -> None:
+    with pytest.raises(StageError, match=r"features \['wind_gust'\] have no values at all"):
+        fit_model(processed.assign(wind_gust=np.nan), PARAMS)
+
+
+def test_single_class_label_is_an_error(processed: pd.DataFrame) -> None:
+    with pytest.raises(StageError, match="same label"):
+        fit_model(processed.assign(late=False), PARAMS)
