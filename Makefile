@@ -10,7 +10,7 @@ INSTALLED := $(VENV)/.installed
 # DVC runs each stage's `python` from PATH: put the project's first.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help setup repro test lint format lock clean
+.PHONY: help setup repro test check lint format lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -27,10 +27,14 @@ repro: $(INSTALLED) ## Run the pipeline (dvc repro) and show the metrics
 	dvc repro
 	dvc metrics show
 
-test: $(INSTALLED) ## Lint, then run the whole test suite
+test: $(INSTALLED) ## Lint, check dvc.yaml, then run the whole test suite
 	ruff check .
 	ruff format --check .
+	python -m tools.dvc_lint
 	pytest
+
+check: $(INSTALLED) ## Check dvc.yaml declares every module and params section each stage uses
+	python -m tools.dvc_lint
 
 lint: $(INSTALLED) ## Check code style with ruff
 	ruff check .

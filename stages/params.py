@@ -183,8 +183,8 @@ Section = TypeVar("Section")
 
 
 def _did_you_mean(key: str, valid: list[str]) -> str:
-    """A ' (did you mean ...?)' hint naming the closest valid key, or '' when none is close."""
-    close = difflib.get_close_matches(key, valid, n=1, cutoff=0.5)
+    """A ' (did you mean ...?)' hint naming the valid key closest to ``key``."""
+    close = difflib.get_close_matches(key, valid, n=1, cutoff=0.0)
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 

@@ -114,11 +114,14 @@ def run_module(stage: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
-def write_params(directory: Path, **overrides: dict) -> Path:
-    """Copy the repository's params.yaml into ``directory`` with sections updated by ``overrides``."""
+def write_params(
+    directory: Path, base: Path = REPO_ROOT / "params.yaml", **overrides: dict
+) -> Path:
+    """Write ``base`` (the repository's params.yaml) to ``directory``/params.yaml with sections
+    updated key by key from ``overrides``."""
     from stages.params import read_params_file
 
-    document = read_params_file(REPO_ROOT / "params.yaml")
+    document = read_params_file(base)
     for section, values in overrides.items():
         document[section] = {**document[section], **values}
     path = directory / "params.yaml"
