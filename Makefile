@@ -10,7 +10,7 @@ INSTALLED := $(VENV)/.installed
 # DVC runs each stage's `python` from PATH: put the project's first.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help setup repro test check lint format lock clean
+.PHONY: help setup repro test check lint format lock lab clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -19,6 +19,17 @@ $(INSTALLED): requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet "$$(grep -E '^uv==' requirements.lock)"
 	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
+	@# `import stages` from anywhere (notebooks start in notebooks/), without building a package.
+	$(BIN)/python -c 'import pathlib, site; pathlib.Path(site.getsitepackages()[0], "flight_delays.pth").write_text(str(pathlib.Path.cwd()) + "\n")'
+	@# Notebooks are committed without outputs (nbstripout as a Git filter) and commits are
+	@# checked by the local pre-commit hooks; both need a Git checkout.
+	@if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+	  git config filter.nbstripout.clean "$(BIN)/nbstripout" && \
+	  git config filter.nbstripout.smudge cat && \
+	  git config filter.nbstripout.required true && \
+	  git config diff.ipynb.textconv "$(BIN)/nbstripout -t" && \
+	  $(BIN)/pre-commit install --install-hooks >/dev/null; \
+	fi
 	@touch $@
 
 setup: $(INSTALLED) ## Create or update .venv from requirements.lock
@@ -31,10 +42,12 @@ test: $(INSTALLED) ## Lint, check dvc.yaml, then run the whole test suite
 	ruff check .
 	ruff format --check .
 	python -m tools.dvc_lint
+	python -m tools.notebook_lint
 	pytest
 
-check: $(INSTALLED) ## Check dvc.yaml declares every module and params section each stage uses
+check: $(INSTALLED) ## Check dvc.yaml against the code, and the notebooks for outputs and copies
 	python -m tools.dvc_lint
+	python -m tools.notebook_lint
 
 lint: $(INSTALLED) ## Check code style with ruff
 	ruff check .
@@ -45,7 +58,10 @@ format: $(INSTALLED) ## Reformat and auto-fix with ruff
 	ruff check --fix .
 
 lock: $(INSTALLED) ## Re-resolve requirements.lock from pyproject.toml
-	uv pip compile pyproject.toml --extra dev --python-version 3.11 --quiet -o requirements.lock
+	uv pip compile pyproject.toml --all-extras --python-version 3.11 --quiet -o requirements.lock
+
+lab: $(INSTALLED) ## Open the notebooks in JupyterLab (run make repro first: they read its outputs)
+	jupyter lab notebooks/
 
 clean: ## Remove .venv and caches (not data: use dvc gc for that)
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -20,6 +20,18 @@ import pyarrow.parquet as pq
 from stages.schema import SchemaError, TableSchema, check_table
 
 
+def project_root(start: Path) -> Path:
+    """The nearest directory at or above ``start`` holding ``dvc.yaml``: where stages run.
+
+    Notebooks start in ``notebooks/``; they change to this directory so that the stages' relative
+    paths (``data/raw``, ``models/``, ``params.yaml``) mean what they mean in the pipeline.
+    """
+    for directory in [start, *start.parents]:
+        if (directory / "dvc.yaml").is_file():
+            return directory
+    raise FileNotFoundError(f"no dvc.yaml in {start} or any directory above it")
+
+
 def write_bytes_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same directory."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -40,7 +40,7 @@ def tracked_files(root: Path) -> list[str]:
 def copy_project(target: Path) -> None:
     """Copy the project's source files (no data, models, lock or metrics) to ``target``."""
     for name in tracked_files(REPO_ROOT):
-        if name == "dvc.lock" or name.startswith(("metrics/", "notebooks/")):
+        if name == "dvc.lock" or name.startswith("metrics/"):
             continue
         destination = target / name
         destination.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,87 @@
+"""The notebook check: the repository's notebooks pass; outputs and copied functions are caught."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+
+from tests.conftest import REPO_ROOT
+from tools.dvc_lint import read_sources
+from tools.notebook_lint import (
+    check_notebooks,
+    code_cells,
+    copied_functions,
+    defined_functions,
+    saved_outputs,
+    stage_function_names,
+)
+
+NAMES = stage_function_names(read_sources(REPO_ROOT))
+NOTEBOOKS = sorted((REPO_ROOT / "notebooks").glob("*.ipynb"))
+
+
+def make_notebook(*sources: str) -> dict:
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_markdown_cell("# title")]
+    notebook.cells += [nbformat.v4.new_code_cell(source) for source in sources]
+    return json.loads(nbformat.writes(notebook))
+
+
+def test_repository_notebooks_pass() -> None:
+    assert len(NOTEBOOKS) == 3
+    assert check_notebooks(REPO_ROOT) == []
+
+
+def test_every_committed_notebook_has_no_outputs_and_no_execution_counts() -> None:
+    for path in NOTEBOOKS:
+        notebook = json.loads(path.read_text())
+        for cell in notebook["cells"]:
+            if cell["cell_type"] == "code":
+                assert cell["outputs"] == [] and cell["execution_count"] is None, path.name
+
+
+def test_every_notebook_has_a_papermill_parameters_cell() -> None:
+    for path in NOTEBOOKS:
+        notebook = json.loads(path.read_text())
+        tagged = [c for c in notebook["cells"] if "parameters" in c["metadata"].get("tags", [])]
+        assert len(tagged) == 1 and "SAMPLE_FRAC" in "".join(tagged[0]["source"]), path.name
+
+
+def test_a_copied_stage_function_is_caught() -> None:
+    notebook = make_notebook(
+        "import pandas as pd",
+        "def label_flights(flights, threshold):\n    return flights",
+        "def my_own_helper():\n    pass",
+    )
+    assert copied_functions(notebook, NAMES, "nb.ipynb") == [
+        "nb.ipynb: cell 3 defines label_flights(), which stages/ defines: import it instead"
+    ]
+
+
+def test_saved_outputs_are_caught() -> None:
+    notebook = make_notebook("1 + 1")
+    notebook["cells"][1]["execution_count"] = 1
+    assert saved_outputs(notebook, "nb.ipynb")[0].startswith("nb.ipynb: cell 2 is saved with")
+
+
+def test_magics_are_ignored_and_nested_definitions_found() -> None:
+    notebook = make_notebook(
+        "%matplotlib inline\n!ls\nclass A:\n    def build_features(self):\n        pass"
+    )
+    ((number, source),) = code_cells(notebook)
+    assert number == 2
+    assert defined_functions(source) == {"A", "build_features"}
+
+
+def test_check_reports_a_bad_notebook_in_a_project(tmp_path: Path) -> None:
+    (tmp_path / "stages").mkdir()
+    (tmp_path / "stages" / "__init__.py").write_text("")
+    (tmp_path / "stages" / "split.py").write_text("def label_flights():\n    pass\n")
+    (tmp_path / "notebooks").mkdir()
+    notebook = make_notebook("def label_flights():\n    pass")
+    (tmp_path / "notebooks" / "x.ipynb").write_text(json.dumps(notebook))
+    assert check_notebooks(tmp_path) == [
+        "notebooks/x.ipynb: cell 2 defines label_flights(), which stages/ defines: import it instead"
+    ]

@@ -1,0 +1,89 @@
+"""Check the notebooks: committed without outputs, and importing the stages' code, not copying it.
+
+A function defined in a notebook under the name of a function in ``stages/`` is a copy that will
+drift from the pipeline: the notebook must import it instead. Run with ``make check`` or
+``python -m tools.notebook_lint``; exits 1 and names each notebook, cell and function at fault.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import sys
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from tools.dvc_lint import read_sources
+
+NOTEBOOK_DIR = Path("notebooks")
+
+
+def defined_functions(source: str) -> set[str]:
+    """Names of the functions (and classes) a piece of code defines, at any depth."""
+    kinds = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+    return {node.name for node in ast.walk(ast.parse(source)) if isinstance(node, kinds)}
+
+
+def code_cells(notebook: Mapping[str, Any]) -> Iterable[tuple[int, str]]:
+    """(cell number from 1, source) of each code cell, IPython magics and shell lines blanked."""
+    number = 0
+    for cell in notebook.get("cells", []):
+        number += 1
+        if cell.get("cell_type") != "code":
+            continue
+        source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+        lines = [
+            "" if line.lstrip().startswith(("%", "!")) else line for line in source.split("\n")
+        ]
+        yield number, "\n".join(lines)
+
+
+def copied_functions(notebook: Mapping[str, Any], stage_names: set[str], name: str) -> list[str]:
+    """Problems: each function the notebook defines that ``stages`` already defines."""
+    return [
+        f"{name}: cell {number} defines {function}(), which stages/ defines: import it instead"
+        for number, source in code_cells(notebook)
+        for function in sorted(defined_functions(source) & stage_names)
+    ]
+
+
+def saved_outputs(notebook: Mapping[str, Any], name: str) -> list[str]:
+    """Problems: each code cell saved with outputs or an execution count."""
+    return [
+        f"{name}: cell {number} is saved with outputs or an execution count (run make setup: "
+        "the nbstripout filter strips them on commit)"
+        for number, cell in enumerate(notebook.get("cells", []), start=1)
+        if cell.get("cell_type") == "code" and (cell.get("outputs") or cell.get("execution_count"))
+    ]
+
+
+def stage_function_names(sources: Mapping[str, str]) -> set[str]:
+    """Every function and class name defined anywhere in the ``stages`` package."""
+    return set().union(*(defined_functions(source) for source in sources.values()))
+
+
+def check_notebooks(root: Path) -> list[str]:
+    """Problems with every notebook under ``root``/notebooks."""
+    names = stage_function_names(read_sources(root))
+    problems = []
+    for path in sorted((root / NOTEBOOK_DIR).glob("*.ipynb")):
+        notebook = json.loads(path.read_text(encoding="utf-8"))
+        relative = str(path.relative_to(root))
+        problems += saved_outputs(notebook, relative) + copied_functions(notebook, names, relative)
+    return problems
+
+
+def main(root: Path = Path()) -> int:
+    """Print the problems with the notebooks; 1 if any, else 0."""
+    problems = check_notebooks(root)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if not problems:
+        count = len(list((root / NOTEBOOK_DIR).glob("*.ipynb")))
+        print(f"{NOTEBOOK_DIR}: {count} notebooks, no outputs, no copies of stage functions")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
