@@ -10,7 +10,7 @@ INSTALLED := $(VENV)/.installed
 # DVC runs each stage's `python` from PATH: put the project's first.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help setup repro test check lint format lock lab clean
+.PHONY: help setup repro test check lint format lock lab push pull clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -59,6 +59,16 @@ format: $(INSTALLED) ## Reformat and auto-fix with ruff
 
 lock: $(INSTALLED) ## Re-resolve requirements.lock from pyproject.toml
 	uv pip compile pyproject.toml --all-extras --python-version 3.11 --quiet -o requirements.lock
+
+push: $(INSTALLED) ## Check the remote, then push data, models and the run-cache to it
+	python -m tools.remote check
+	dvc push --run-cache
+	python -m tools.run_cache push
+
+pull: $(INSTALLED) ## Check the remote, then pull data, models and the run-cache from it
+	python -m tools.remote check
+	dvc pull --run-cache --allow-missing
+	python -m tools.run_cache pull
 
 lab: $(INSTALLED) ## Open the notebooks in JupyterLab (run make repro first: they read its outputs)
 	jupyter lab notebooks/

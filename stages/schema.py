@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from stages.errors import StageError
 
@@ -107,7 +109,18 @@ def _parse_column(raw: pd.Series, column: Column) -> pd.Series:
         return pd.to_datetime(raw, utc=True, format="ISO8601", errors="coerce")
     if column.kind == "bool":
         return raw.str.lower().map({"true": True, "false": False})
-    return pd.to_numeric(raw, errors="coerce")
+    return _parse_numbers(raw)
+
+
+def _parse_numbers(raw: pd.Series) -> pd.Series:
+    """Strings to float64, unparseable ones missing. Arrow's cast is some 20 times faster than
+    pd.to_numeric on string columns; it refuses a whole column at the first odd value, so the
+    slow path then runs to find every bad value (and to accept what pandas accepts, like ' 12')."""
+    try:
+        values = pc.cast(pa.array(raw, from_pandas=True), pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        return pd.to_numeric(raw, errors="coerce").astype("float64")
+    return pd.Series(values.to_numpy(zero_copy_only=False), index=raw.index, name=raw.name)
 
 
 def parse_table(raw: pd.DataFrame, schema: TableSchema, source: str) -> pd.DataFrame:

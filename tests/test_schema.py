@@ -99,3 +99,19 @@ def test_check_table_long_error_lists_first_rows_and_count() -> None:
 def test_stored_dtype_of_nullable_int_is_float() -> None:
     assert stored_dtype(Column("int", nullable=True)) == "float64"
     assert stored_dtype(Column("int")) == "int64"
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (["1", "2.5", None, "-3e2"], [1.0, 2.5, np.nan, -300.0]),
+        ([" 12", "7"], [12.0, 7.0]),  # the slow path accepts what pandas accepts
+    ],
+)
+def test_numbers_parse_on_both_paths(values: list, expected: list) -> None:
+    table = parse_table(
+        strings(n=["1"] * len(values), x=values, name=["a"] * len(values),
+                when=["2013-01-01T10:00:00Z"] * len(values)),
+        SCHEMA, "t.csv",
+    )  # fmt: skip
+    np.testing.assert_array_equal(table["x"].to_numpy(), np.array(expected))

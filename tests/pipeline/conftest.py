@@ -113,3 +113,7 @@ def repo(reproduced: tuple[Path, list[str]], tmp_path: Path) -> Repo:
     root = tmp_path / "repo"
     shutil.copytree(reproduced[0], root, symlinks=True)
     return Repo(root)
+
+
+# The S3 server fixture lives in its own module; importing it here makes it available to tests.
+from tests.pipeline.s3_server import s3_server  # noqa: E402, F401

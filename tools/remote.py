@@ -1,0 +1,112 @@
+"""Check that the DVC remote can be reached before pushing or pulling (``make push``/``make pull``).
+
+``dvc push`` against a wrong secret, a missing bucket or a server that is down fails with an
+"unexpected error" that does not say which remote, after retrying for a while. This check asks the
+remote once, through DVC's own filesystem (so with the credentials and endpoint DVC would use),
+and explains what is wrong and how to fix it, naming the remote. It reads and writes nothing else.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from dvc.fs import get_cloud_fs
+from dvc.repo import Repo
+
+# How long to wait for a TCP connection to a custom endpoint before calling it down.
+CONNECT_TIMEOUT_S = 3.0
+CREDENTIAL_HELP = (
+    "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run "
+    "`dvc remote modify --local {name} access_key_id ...` and `... secret_access_key ...`"
+)
+
+
+class RemoteError(Exception):
+    """The remote cannot be used as configured; the message says why and what to do."""
+
+
+def endpoint_of(remote: Mapping[str, Any], env: Mapping[str, str]) -> str | None:
+    """The S3 endpoint DVC will use: the remote's ``endpointurl``, else the AWS variables."""
+    return (
+        remote.get("endpointurl") or env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL")
+    )
+
+
+def describe(name: str, remote: Mapping[str, Any], endpoint: str | None) -> str:
+    """How the remote is named in messages: ``remote 'storage' (s3://bucket/path at endpoint)``."""
+    where = f" at {endpoint}" if endpoint else ""
+    return f"remote '{name}' ({remote.get('url')}{where})"
+
+
+def check_endpoint(endpoint: str, timeout: float = CONNECT_TIMEOUT_S) -> str | None:
+    """Why a TCP connection to ``endpoint`` fails, or None when something listens there."""
+    parts = urlsplit(endpoint)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname or "", port), timeout=timeout):
+            return None
+    except OSError as error:
+        return error.strerror or str(error)
+
+
+def explain(error: Exception, name: str, bucket: str) -> str:
+    """The cause of a failed listing of the bucket, in terms a user can act on."""
+    text = str(error)
+    if type(error).__name__ == "NoCredentialsError":
+        return f"no credentials found: {CREDENTIAL_HELP.format(name=name)}"
+    if isinstance(error, FileNotFoundError) or "NoSuchBucket" in text:
+        return f"bucket '{bucket}' does not exist: create it, or point the remote elsewhere"
+    if isinstance(error, PermissionError) or "Forbidden" in text or "AccessDenied" in text:
+        return f"the credentials were refused ({text}): {CREDENTIAL_HELP.format(name=name)}"
+    return f"{type(error).__name__}: {text}"
+
+
+def check_remote(repo: Repo, name: str | None = None, env: Mapping[str, str] = os.environ) -> str:
+    """Raise RemoteError unless the remote ``name`` (default: the repository's) can be listed."""
+    name = name or repo.config["core"].get("remote")
+    remotes = repo.config.get("remote", {})
+    if not name or name not in remotes:
+        raise RemoteError(
+            f"no remote '{name}' configured: see README, 'Team storage' "
+            f"(configured: {', '.join(remotes) or 'none'})"
+        )
+    remote = dict(remotes[name])
+    endpoint = endpoint_of(remote, env)
+    label = describe(name, remote, endpoint)
+    if endpoint:
+        refused = check_endpoint(endpoint)
+        if refused:
+            raise RemoteError(
+                f"{label}: cannot connect to the endpoint ({refused}): is the server running?"
+            )
+    fs_class, fs_config, path = get_cloud_fs(repo.config, **remote)
+    bucket = path.split("/")[0]
+    try:
+        fs_class(**fs_config).ls(bucket)
+    except Exception as error:  # the S3 stack raises many types; explain() sorts them
+        raise RemoteError(f"{label}: {explain(error, name, bucket)}") from error
+    return label
+
+
+def main(argv: list[str]) -> int:
+    """``python -m tools.remote check [NAME]``: 0 if the remote answers, else 1 with the reason."""
+    if not argv or argv[0] != "check" or len(argv) > 2:
+        print("usage: python -m tools.remote check [REMOTE]", file=sys.stderr)
+        return 2
+    with Repo() as repo:
+        try:
+            label = check_remote(repo, argv[1] if len(argv) == 2 else None)
+        except RemoteError as error:
+            print(f"ERROR: {error}", file=sys.stderr)
+            return 1
+    print(f"{label}: reachable")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
