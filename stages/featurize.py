@@ -26,6 +26,7 @@ from stages.schema import (
     PROCESSED_SCHEMA,
     RAW_TABLES,
     SPLIT_SCHEMA,
+    SPLITS,
     check_table,
 )
 
@@ -34,7 +35,6 @@ log = logging.getLogger("stages.featurize")
 RAW_DIR = Path("data/raw")
 INTERIM_DIR = Path("data/interim")
 PROCESSED_DIR = Path("data/processed")
-SPLITS = ("train", "valid", "test")
 DAY_KEY = ["year", "month", "day"]
 HOUR_KEY = ["origin", *DAY_KEY, "hour"]
 MINUTES_PER_DAY = 24 * 60

@@ -55,19 +55,6 @@ def write_json(path: Path, document: Any) -> None:
     write_bytes_atomic(path, to_json_bytes(document))
 
 
-def write_parquet(path: Path, frame: pd.DataFrame) -> None:
-    """Write ``frame`` without its index to ``path`` as Parquet, atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        frame.to_parquet(temporary, index=False, engine="pyarrow")
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def write_parquet_dir(directory: Path, frames: Mapping[str, pd.DataFrame]) -> None:
     """Replace ``directory`` by one holding ``<name>.parquet`` for each frame.
 

@@ -62,6 +62,9 @@ RAW_TABLES: dict[str, TableSchema] = {
     "airlines": {"carrier": _S, "name": _S},
 }  # fmt: skip
 
+# The splits `split` writes and `featurize` turns into feature tables, in this order.
+SPLITS = ("train", "valid", "test")
+
 # Columns that name a flight: kept beside the features so every prediction can be traced back.
 ID_COLUMNS = ["year", "month", "day", "sched_dep_time", "carrier", "flight", "origin", "dest"]
 LABEL = "late"

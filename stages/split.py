@@ -23,7 +23,6 @@ log = logging.getLogger("stages.split")
 RAW_FLIGHTS = Path("data/raw/flights.parquet")
 INTERIM_DIR = Path("data/interim")
 DATA_METRICS = Path("metrics/data.json")
-SPLITS = ("train", "valid", "test")
 
 
 def label_flights(flights: pd.DataFrame, threshold_min: int) -> tuple[pd.DataFrame, int]:

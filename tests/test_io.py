@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from stages.io import read_table, to_json_bytes, write_json, write_parquet, write_parquet_dir
+from stages.io import read_table, to_json_bytes, write_json, write_parquet_dir
 from stages.schema import Column, SchemaError
 
 
@@ -35,9 +35,10 @@ def test_failed_write_keeps_old_file_and_leaves_no_temporary(tmp_path: Path) -> 
 
 def test_parquet_round_trip_is_byte_stable(tmp_path: Path) -> None:
     frame = pd.DataFrame({"a": [1, 2], "b": ["x", None]})
-    write_parquet(tmp_path / "one.parquet", frame)
-    write_parquet(tmp_path / "two.parquet", frame)
-    assert (tmp_path / "one.parquet").read_bytes() == (tmp_path / "two.parquet").read_bytes()
+    write_parquet_dir(tmp_path / "out", {"one": frame, "two": frame})
+    assert (tmp_path / "out" / "one.parquet").read_bytes() == (
+        tmp_path / "out" / "two.parquet"
+    ).read_bytes()
 
 
 def test_parquet_dir_replaced_whole_and_kept_on_failure(tmp_path: Path) -> None:
@@ -60,6 +61,6 @@ def test_read_table_names_missing_file_and_column(tmp_path: Path) -> None:
     schema = {"x": Column("int"), "y": Column("str")}
     with pytest.raises(SchemaError, match=r"t\.parquet: file not found"):
         read_table(tmp_path / "t.parquet", schema)
-    write_parquet(tmp_path / "t.parquet", pd.DataFrame({"x": [1]}))
+    write_parquet_dir(tmp_path, {"t": pd.DataFrame({"x": [1]})})
     with pytest.raises(SchemaError, match=r"t\.parquet: missing columns \['y'\]"):
         read_table(tmp_path / "t.parquet", schema)
