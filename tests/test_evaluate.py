@@ -16,10 +16,8 @@ from stages.evaluate import (
     roc_points,
     score_metrics,
 )
-from stages.featurize import build_features
-from stages.params import EvaluateParams, FeaturizeParams, HgbParams, LogregParams, TrainParams
+from stages.params import EvaluateParams, HgbParams, LogregParams, TrainParams
 from stages.schema import FEATURES
-from stages.split import label_flights
 from stages.train import fit_model
 
 Y = np.array([False, False, True, True, False, True])
@@ -79,12 +77,8 @@ def test_confusion_cells_count_every_flight() -> None:
 
 
 @pytest.fixture
-def fitted_and_frame(raw_tables: dict[str, pd.DataFrame]) -> tuple:
-    labelled, _ = label_flights(raw_tables["flights"], 30)
-    frame = build_features(
-        labelled, raw_tables["flights"], raw_tables["weather"], raw_tables["planes"],
-        raw_tables["airports"], FeaturizeParams(holiday_horizon_days=14),
-    )  # fmt: skip
+def fitted_and_frame(processed: pd.DataFrame) -> tuple:
+    frame = processed
     params = TrainParams(
         model="hgb", seed=0, logreg=LogregParams(C=1.0, max_iter=100),
         hgb=HgbParams(max_iter=20, learning_rate=0.1, max_leaf_nodes=8, min_samples_leaf=5,

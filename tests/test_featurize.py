@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from stages.featurize import (
     airport_features,
-    build_features,
     calendar_features,
     congestion_features,
     holiday_features,
     minutes_of_day,
     plane_features,
+    processed_table,
+    schedule_counts,
     us_federal_holidays,
     weather_features,
 )
@@ -98,22 +98,13 @@ def test_congestion_counts_the_whole_schedule() -> None:
          "carrier": ["AA", "DL", "AA", "AA"], "year": 2013, "month": 1, "day": 1,
          "hour": [8, 8, 9, 8]}
     )  # fmt: skip
-    features = congestion_features(schedule.iloc[[0]], schedule)
+    features = congestion_features(schedule.iloc[[0]], schedule_counts(schedule))
     assert features.iloc[0].to_dict() == {
         "origin_hour_departures": 2,
         "origin_day_departures": 3,
         "carrier_origin_day_departures": 2,
         "dest_day_arrivals": 3,
     }
-
-
-@pytest.fixture
-def processed(raw_tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    labelled, _ = label_flights(raw_tables["flights"], 30)
-    return build_features(
-        labelled, raw_tables["flights"], raw_tables["weather"], raw_tables["planes"],
-        raw_tables["airports"], FeaturizeParams(holiday_horizon_days=14),
-    )  # fmt: skip
 
 
 def test_build_features_matches_the_processed_schema(processed: pd.DataFrame) -> None:
@@ -135,8 +126,10 @@ def test_no_feature_uses_information_from_after_departure(
         schedule[column] = np.nan
     params = FeaturizeParams(holiday_horizon_days=14)
     side = {k: raw_tables[k] for k in ("weather", "planes", "airports")}
-    original = build_features(labelled, raw_tables["flights"], **side, params=params)
-    changed = build_features(scrambled, schedule, **side, params=params)
+    original = processed_table(
+        labelled, schedule_counts(raw_tables["flights"]), **side, params=params
+    )
+    changed = processed_table(scrambled, schedule_counts(schedule), **side, params=params)
     pd.testing.assert_frame_equal(original[FEATURES], changed[FEATURES])
     assert not set(POST_DEPARTURE_COLUMNS) & set(FEATURES)
     assert LABEL in original

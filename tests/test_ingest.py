@@ -17,10 +17,10 @@ from stages.errors import StageError
 from stages.ingest import (
     find_table_file,
     package_data_dir,
-    read_csv_as_strings,
     resolve_source,
     sample_flights,
 )
+from stages.io import read_csv_as_strings
 from tests.conftest import make_raw_tables, run_module, write_csv_source, write_params
 
 LOCAL = fsspec.filesystem("file")
@@ -47,7 +47,7 @@ def test_find_and_read_each_compression(tmp_path: Path, suffix: str) -> None:
     path, compression = find_table_file(LOCAL, str(tmp_path), "airlines")
     assert path.endswith(f"airlines{suffix}")
     with LOCAL.open(path, "rb") as handle:
-        frame = read_csv_as_strings(handle, compression, path)
+        (frame,) = read_csv_as_strings(handle, path, compression)
     assert frame.index.tolist() == [2, 3]  # file line numbers
     assert frame["a"].tolist() == ["1", "2"]
     assert frame["b"].isna().tolist() == [True, False]
@@ -62,7 +62,7 @@ def test_missing_table_names_directory_and_candidates(tmp_path: Path) -> None:
 
 def test_empty_file_is_an_error() -> None:
     with pytest.raises(StageError, match=r"x\.csv: the file is empty"):
-        read_csv_as_strings(io.BytesIO(b""), None, "x.csv")
+        list(read_csv_as_strings(io.BytesIO(b""), "x.csv"))
 
 
 def test_sample_is_deterministic_and_keeps_row_order() -> None:

@@ -10,10 +10,8 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from stages.errors import StageError
-from stages.featurize import build_features
-from stages.params import FeaturizeParams, HgbParams, LogregParams, TrainParams
+from stages.params import HgbParams, LogregParams, TrainParams
 from stages.schema import FEATURES, LABEL
-from stages.split import label_flights
 from stages.train import build_pipeline, fit_model
 
 PARAMS = TrainParams(
@@ -23,15 +21,6 @@ PARAMS = TrainParams(
                   l2_regularization=0.0),
     logreg=LogregParams(C=1.0, max_iter=500),
 )  # fmt: skip
-
-
-@pytest.fixture
-def processed(raw_tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    labelled, _ = label_flights(raw_tables["flights"], 30)
-    return build_features(
-        labelled, raw_tables["flights"], raw_tables["weather"], raw_tables["planes"],
-        raw_tables["airports"], FeaturizeParams(holiday_horizon_days=14),
-    )  # fmt: skip
 
 
 @pytest.mark.parametrize("model", ["hgb", "logreg"])

@@ -25,7 +25,7 @@ SAMPLE_HGB = {
     "max_iter": 60, "learning_rate": 0.1, "max_leaf_nodes": 31, "min_samples_leaf": 50,
     "l2_regularization": 1.0,
 }  # fmt: skip
-STAGES = ["ingest", "split", "featurize", "train", "evaluate"]
+STAGES = ["ingest", "split", "featurize", "train", "evaluate", "predict", "drift", "card"]
 
 
 def tracked_files(root: Path) -> list[str]:

@@ -43,7 +43,7 @@ def test_first_repro_runs_every_stage_and_writes_every_output(
     model = load_model(root / "models" / "model.skops")
     assert model.predict_proba(processed[FEATURES].head(5)).shape == (5, 2)
     plots = repo.run("dvc", "plots", "show", "--json").stdout
-    for plot in ("roc", "precision_recall", "calibration", "confusion_test", "importance"):
+    for plot in ("roc", "precision_recall", "calibration", "confusion_test", "importance", "drift"):
         assert plot in plots
 
 
@@ -55,18 +55,18 @@ def test_second_repro_runs_nothing(repo: Repo) -> None:
 
 def test_train_param_change_reruns_train_and_downstream_only(repo: Repo) -> None:
     repo.set_params(train={"hgb": {**SAMPLE_HGB, "max_iter": 40}})
-    assert repo.repro() == ["train", "evaluate"]
+    assert repo.repro() == ["train", "evaluate", "predict", "card"]
 
 
 def test_featurize_param_change_reruns_featurize_and_downstream(repo: Repo) -> None:
     repo.set_params(featurize={"holiday_horizon_days": 7})
-    assert repo.repro() == ["featurize", "train", "evaluate"]
+    assert repo.repro() == ["featurize", "train", "evaluate", "predict", "drift", "card"]
 
 
 def test_editing_a_shared_module_reruns_exactly_its_importers(repo: Repo) -> None:
     sources = read_sources(repo.root)
     importers = [s for s in STAGES if "stages.model_io" in module_closure(f"stages.{s}", sources)]
-    assert importers == ["train", "evaluate"]
+    assert importers == ["train", "evaluate", "predict"]
     with (repo.root / "stages" / "model_io.py").open("a") as module:
         module.write("\n# an edit that changes the file's hash\n")
     assert repo.repro() == importers
@@ -99,7 +99,8 @@ def experiment_metrics(repo: Repo) -> dict[str, dict]:
 
 def test_exp_run_records_an_experiment_with_its_metrics(repo: Repo) -> None:
     result = repo.run("dvc", "exp", "run", "-n", "finer", "-S", "evaluate.curve_points=51")
-    assert ran_stages(result.stdout) == ["evaluate"]
+    # predict and card read the evaluate section too (the threshold; the card lists all params)
+    assert ran_stages(result.stdout) == ["evaluate", "predict", "card"]
     metrics = experiment_metrics(repo)
     assert set(metrics["finer"]) == METRIC_KEYS
 

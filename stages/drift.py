@@ -1,0 +1,164 @@
+"""Stage ``drift``: how far each later month's features have moved from the training period.
+
+For every feature, the population stability index (PSI) between the train split and each month
+of the valid and test splits: ``sum((current - reference) * ln(current / reference))`` over
+bins of the feature. Numeric features are cut at ``drift.bins`` quantiles of the train split;
+categorical ones use their categories. Missing values, and categories the train split never had,
+get bins of their own, so a feed that starts to miss weather or names a new airport shows up.
+Writes ``metrics/drift.json`` (a row per month and feature with its PSI) and
+``metrics/drift_psi.json`` (each feature's largest monthly PSI), both plot data for ``dvc plots``,
+and warns naming the features whose PSI is above ``drift.threshold``.
+
+Under ``split.strategy: time`` the later months are October to December. Calendar features
+(``day_of_year``, ``month`` within the identifiers) drift there by construction: the training
+period never had those days, which is worth knowing about a model that splits on them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from stages.errors import StageError, run_stage
+from stages.io import read_table, write_json
+from stages.params import DriftParams, load_params
+from stages.schema import CATEGORICAL_FEATURES, FEATURE_SCHEMA, FEATURES
+
+log = logging.getLogger("stages.drift")
+
+PROCESSED_DIR = Path("data/processed")
+DRIFT_FILE = Path("metrics/drift.json")
+DRIFT_PLOT_FILE = Path("metrics/drift_psi.json")
+LATER_SPLITS = ("valid", "test")
+# Share given to a bin that is empty on one side: PSI is infinite otherwise. 1e-4 is the usual
+# choice; it caps one empty bin's term near 0.001-0.01 for shares of a few percent.
+EMPTY_SHARE = 1e-4
+DIGITS = 6
+
+
+def numeric_edges(reference: pd.Series, bins: int) -> np.ndarray:
+    """Inner cut points: the distinct quantiles of the reference values (none if all missing)."""
+    values = reference.dropna().to_numpy(dtype=float)
+    if values.size == 0:
+        return np.array([])
+    return np.unique(np.quantile(values, np.linspace(0, 1, bins + 1)[1:-1]))
+
+
+def numeric_bins(values: pd.Series, edges: np.ndarray) -> np.ndarray:
+    """Bin numbers: 0..len(edges) by the cut points, then one bin for missing values."""
+    binned = np.searchsorted(edges, values.to_numpy(dtype=float), side="right")
+    binned[values.isna().to_numpy()] = len(edges) + 1
+    return binned
+
+
+def categorical_bins(values: pd.Series, categories: list[str]) -> np.ndarray:
+    """Bin numbers: one per reference category, then one for unseen categories and one for
+    missing values."""
+    binned = pd.Index(categories).get_indexer(values).astype(np.int64)
+    binned[binned < 0] = len(categories)
+    binned[values.isna().to_numpy()] = len(categories) + 1
+    return binned
+
+
+def bin_shares(binned: np.ndarray, n_bins: int) -> np.ndarray:
+    """The share of values in each of ``n_bins`` bins."""
+    return np.bincount(binned, minlength=n_bins) / max(len(binned), 1)
+
+
+def psi(reference: np.ndarray, current: np.ndarray) -> float:
+    """Population stability index of two arrays of bin shares (empty bins get EMPTY_SHARE)."""
+    ref = np.clip(reference, EMPTY_SHARE, None)
+    cur = np.clip(current, EMPTY_SHARE, None)
+    return float(np.sum((cur - ref) * np.log(cur / ref)))
+
+
+def month_label(year: int, month: int) -> str:
+    """``YYYY-MM``: sorts as text in time order."""
+    return f"{year:04d}-{month:02d}"
+
+
+def feature_binner(
+    reference: pd.Series, name: str, bins: int
+) -> tuple[Callable[[pd.Series], np.ndarray], int]:
+    """The function that bins values of feature ``name`` as the reference was binned, and the
+    number of bins."""
+    if name in CATEGORICAL_FEATURES:
+        categories = sorted(set(reference.dropna()))
+        return (lambda values: categorical_bins(values, categories)), len(categories) + 2
+    edges = numeric_edges(reference, bins)
+    return (lambda values: numeric_bins(values, edges)), len(edges) + 2
+
+
+def drift_by_month(
+    reference: pd.DataFrame, later: pd.DataFrame, bins: int
+) -> dict[str, dict[str, float]]:
+    """PSI of each feature for each month of ``later`` against ``reference``."""
+    if reference.empty or later.empty:
+        raise StageError("drift needs flights in the train split and in a later split")
+    months = {
+        month_label(int(year), int(month)): flights
+        for (year, month), flights in later.groupby(["year", "month"], sort=True)
+    }
+    by_month: dict[str, dict[str, float]] = {month: {} for month in months}
+    for name in FEATURES:
+        binner, n_bins = feature_binner(reference[name], name, bins)
+        expected = bin_shares(binner(reference[name]), n_bins)
+        for month, flights in months.items():
+            observed = bin_shares(binner(flights[name]), n_bins)
+            by_month[month][name] = round(psi(expected, observed), DIGITS)
+    return by_month
+
+
+def largest_psi(by_month: dict[str, dict[str, float]]) -> list[dict[str, str | float]]:
+    """Each feature's largest monthly PSI and its month, largest first: rows for ``dvc plots``."""
+    rows = []
+    for name in FEATURES:
+        month = max(by_month, key=lambda label: (by_month[label][name], label))
+        rows.append({"feature": name, "psi": by_month[month][name], "month": month})
+    return sorted(rows, key=lambda row: (-row["psi"], row["feature"]))
+
+
+def psi_rows(by_month: dict[str, dict[str, float]]) -> list[dict[str, str | float]]:
+    """One row per month and feature, in month then feature order: the form ``dvc plots`` reads
+    and that stays out of ``dvc metrics show`` and ``dvc exp show`` (105 values would swamp
+    them)."""
+    return [
+        {"month": month, "feature": name, "psi": values[name]}
+        for month, values in by_month.items()
+        for name in FEATURES
+    ]
+
+
+def drifted_features(by_month: dict[str, dict[str, float]], threshold: float) -> dict[str, list]:
+    """For each month, the features whose PSI is above ``threshold``, largest first."""
+    return {
+        month: sorted((n for n, v in values.items() if v > threshold), key=lambda n: -values[n])
+        for month, values in by_month.items()
+    }
+
+
+def main() -> None:
+    """Compare data/processed/{valid,test} month by month with data/processed/train."""
+    params: DriftParams = load_params("drift")
+    reference = read_table(PROCESSED_DIR / "train.parquet", FEATURE_SCHEMA)
+    later = pd.concat(
+        [read_table(PROCESSED_DIR / f"{split}.parquet", FEATURE_SCHEMA) for split in LATER_SPLITS],
+        ignore_index=True,
+    )
+    by_month = drift_by_month(reference, later, params.bins)
+    for month, names in drifted_features(by_month, params.threshold).items():
+        if names:
+            shown = ", ".join(f"{name} {by_month[month][name]:.3f}" for name in names)
+            log.warning("%s: PSI above %s for %s", month, params.threshold, shown)
+        else:
+            log.info("%s: no feature has PSI above %s", month, params.threshold)
+    write_json(DRIFT_FILE, psi_rows(by_month))
+    write_json(DRIFT_PLOT_FILE, largest_psi(by_month))
+
+
+if __name__ == "__main__":
+    run_stage(main)

@@ -1,0 +1,33 @@
+"""What a fitted model says about flights: its probability of late, and the categories it knows.
+
+Shared by ``evaluate`` (which scores the labelled splits) and ``predict`` (which scores new
+flights), so that both read the model the same way.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.pipeline import Pipeline
+
+from stages.schema import CATEGORICAL_FEATURES, FEATURES
+
+
+def predict_late(model: Pipeline, frame: pd.DataFrame) -> np.ndarray:
+    """The model's probability that each flight of ``frame`` is late."""
+    return model.predict_proba(frame[FEATURES])[:, 1]
+
+
+def known_categories(model: Pipeline) -> dict[str, set[str]]:
+    """The values of each categorical feature seen in training, read from the fitted encoder.
+
+    Both pipelines of ``stages.train`` encode the categories in the ``encode`` step's
+    ``categorical`` transformer, an encoder or a pipeline ending in one.
+    """
+    encoder = model.named_steps["encode"].named_transformers_["categorical"]
+    if isinstance(encoder, Pipeline):
+        encoder = encoder.steps[-1][1]
+    return {
+        name: {str(value) for value in values if isinstance(value, str)}
+        for name, values in zip(CATEGORICAL_FEATURES, encoder.categories_, strict=True)
+    }
