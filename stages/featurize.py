@@ -223,17 +223,9 @@ def build_features(
     return table[list(FEATURE_SCHEMA)].reset_index(drop=True)
 
 
-def processed_table(
-    flights: pd.DataFrame,
-    counts: ScheduleCounts,
-    weather: pd.DataFrame,
-    planes: pd.DataFrame,
-    airports: pd.DataFrame,
-    params: FeaturizeParams,
-) -> pd.DataFrame:
-    """The processed table of one split: ``build_features`` with the label beside it."""
-    table = build_features(flights, counts, weather, planes, airports, params)
-    return table.assign(**{LABEL: flights[LABEL].to_numpy()})[list(PROCESSED_SCHEMA)]
+def with_label(features: pd.DataFrame, flights: pd.DataFrame) -> pd.DataFrame:
+    """The processed table of a split: the ``build_features`` of ``flights`` and their label."""
+    return features.assign(**{LABEL: flights[LABEL].to_numpy()})[list(PROCESSED_SCHEMA)]
 
 
 def main() -> None:
@@ -249,7 +241,7 @@ def main() -> None:
     for split in SPLITS:
         # Only the columns known before departure (and the label) are read: nothing else can leak.
         flights = read_table(INTERIM_DIR / f"{split}.parquet", LABELLED_FLIGHT_SCHEMA)
-        table = processed_table(flights, counts, **side, params=params)
+        table = with_label(build_features(flights, counts, **side, params=params), flights)
         processed[split] = check_table(table, PROCESSED_SCHEMA, f"processed {split}")
         log.info(
             "%s: %d flights, %d features, weather missing for %.1f%%", split, len(table),

@@ -7,15 +7,16 @@ import pandas as pd
 
 from stages.featurize import (
     airport_features,
+    build_features,
     calendar_features,
     congestion_features,
     holiday_features,
     minutes_of_day,
     plane_features,
-    processed_table,
     schedule_counts,
     us_federal_holidays,
     weather_features,
+    with_label,
 )
 from stages.params import FeaturizeParams
 from stages.schema import FEATURES, LABEL, POST_DEPARTURE_COLUMNS, PROCESSED_SCHEMA, check_table
@@ -126,10 +127,11 @@ def test_no_feature_uses_information_from_after_departure(
         schedule[column] = np.nan
     params = FeaturizeParams(holiday_horizon_days=14)
     side = {k: raw_tables[k] for k in ("weather", "planes", "airports")}
-    original = processed_table(
-        labelled, schedule_counts(raw_tables["flights"]), **side, params=params
+    original = with_label(
+        build_features(labelled, schedule_counts(raw_tables["flights"]), **side, params=params),
+        labelled,
     )
-    changed = processed_table(scrambled, schedule_counts(schedule), **side, params=params)
+    changed = build_features(scrambled, schedule_counts(schedule), **side, params=params)
     pd.testing.assert_frame_equal(original[FEATURES], changed[FEATURES])
     assert not set(POST_DEPARTURE_COLUMNS) & set(FEATURES)
     assert LABEL in original

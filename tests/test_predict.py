@@ -16,7 +16,7 @@ import pytest
 from sklearn.pipeline import Pipeline
 
 from stages.errors import StageError
-from stages.featurize import processed_table, schedule_counts
+from stages.featurize import build_features, schedule_counts, with_label
 from stages.model_io import save_model
 from stages.params import FeaturizeParams, HgbParams, LogregParams, TrainParams
 from stages.predict import (
@@ -57,10 +57,11 @@ def side(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
 def fit(tables: dict[str, pd.DataFrame], kind: str) -> Pipeline:
     """A model of ``kind`` fitted on the synthetic flights by the train stage's code."""
     labelled, _ = label_flights(tables["flights"], 30)
-    processed = processed_table(
-        labelled, schedule_counts(tables["flights"]), **{k: tables[k] for k in SIDE_TABLES},
-        params=FEATURIZE,
-    )  # fmt: skip
+    side = {k: tables[k] for k in SIDE_TABLES}
+    features = build_features(
+        labelled, schedule_counts(tables["flights"]), **side, params=FEATURIZE
+    )
+    processed = with_label(features, labelled)
     return fit_model(processed, dataclasses.replace(TRAIN_PARAMS, model=kind))
 
 
@@ -104,7 +105,7 @@ def test_scores_equal_the_model_on_the_processed_table(
     """Batch scoring gives, bit for bit, what evaluate computes on featurize's table."""
     labelled, _ = label_flights(tables["flights"], 30)
     counts = schedule_counts(tables["flights"])
-    processed = processed_table(labelled, counts, **side, params=FEATURIZE)
+    processed = with_label(build_features(labelled, counts, **side, params=FEATURIZE), labelled)
     predictions, _ = score_flights(
         model, scheduled(labelled), counts, side, FEATURIZE, threshold=0.3
     )
