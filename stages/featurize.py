@@ -166,35 +166,111 @@ CONGESTION_KEYS = {
     "carrier_origin_day_departures": ["carrier", "origin", *DAY_KEY],
     "dest_day_arrivals": ["dest", *DAY_KEY],
 }
-# The columns of a schedule the counts read.
-SCHEDULE_COLUMNS = sorted({column for key in CONGESTION_KEYS.values() for column in key})
+TAIL_DAY_KEY = ["tailnum", *DAY_KEY]
+# The columns of a schedule its summary reads.
+SCHEDULE_COLUMNS = sorted(
+    {column for key in CONGESTION_KEYS.values() for column in key}
+    | {*TAIL_DAY_KEY, "sched_dep_time"}
+)
+TAIL_LEGS = "tail_legs"
 
-ScheduleCounts = dict[str, pd.DataFrame]
+ScheduleSummary = dict[str, pd.DataFrame]
 
 
-def schedule_counts(schedule: pd.DataFrame) -> ScheduleCounts:
-    """Scheduled flights per congestion key, counted once so that any batch of flights can look
-    its counts up (``congestion_features``), however the flights are split into batches."""
-    return {
+def tail_legs(schedule: pd.DataFrame) -> pd.DataFrame:
+    """Each aircraft's scheduled New York departures of a day, in order: the leg number, the
+    day's number of legs, and the minutes since its previous scheduled departure that day.
+
+    Keyed by tail number, day and scheduled departure time (an aircraft listed twice at one time
+    counts once); flights without a tail number are left out.
+    """
+    key = [*TAIL_DAY_KEY, "sched_dep_time"]
+    legs = schedule[key].dropna(subset=["tailnum"]).drop_duplicates().sort_values(key)
+    by_day = legs.groupby(TAIL_DAY_KEY, observed=True, sort=False)
+    minutes = minutes_of_day(legs["sched_dep_time"])
+    return legs.assign(
+        tail_day_leg=by_day.cumcount() + 1,
+        tail_day_legs=by_day["sched_dep_time"].transform("size"),
+        tail_prev_gap_min=minutes - minutes.groupby([legs[c] for c in TAIL_DAY_KEY]).shift(),
+    ).reset_index(drop=True)
+
+
+def summarise_schedule(schedule: pd.DataFrame) -> ScheduleSummary:
+    """What the features need of the whole published schedule, computed once so that any batch
+    of flights can look it up, however the flights are split into batches: the flights per
+    congestion key, and each aircraft's legs of the day (``TAIL_LEGS``)."""
+    summary = {
         name: schedule.groupby(key, observed=True).size().rename(name).reset_index()
         for name, key in CONGESTION_KEYS.items()
     }
+    summary[TAIL_LEGS] = tail_legs(schedule)
+    return summary
 
 
-def congestion_features(flights: pd.DataFrame, counts: ScheduleCounts) -> pd.DataFrame:
+def congestion_features(flights: pd.DataFrame, summary: ScheduleSummary) -> pd.DataFrame:
     """How busy the schedule is: departures from the origin that hour and that day, the carrier's
     departures from the origin that day, and flights from New York to the destination that day
     (0 where the schedule has none)."""
     columns = {
-        name: _left_join(flights, counts[name], key)[name].fillna(0)
+        name: _left_join(flights, summary[name], key)[name].fillna(0)
         for name, key in CONGESTION_KEYS.items()
     }
     return pd.DataFrame(columns, index=flights.index)
 
 
+def aircraft_leg_features(flights: pd.DataFrame, summary: ScheduleSummary) -> pd.DataFrame:
+    """Where the flight sits in its aircraft's day, as scheduled: its leg number, the number of
+    legs, and the scheduled minutes since the previous leg (missing for the first leg, and all
+    missing when the tail number is unknown). A late first leg makes the later ones late."""
+    legs = summary[TAIL_LEGS]
+    return _left_join(flights, legs, [*TAIL_DAY_KEY, "sched_dep_time"])
+
+
+def local_hours(frame: pd.DataFrame) -> pd.Series:
+    """The local clock hour of each row, from its year, month, day and hour columns."""
+    return pd.to_datetime(frame[[*DAY_KEY, "hour"]])
+
+
+def weather_history_features(
+    flights: pd.DataFrame, weather: pd.DataFrame, window_hours: int
+) -> pd.DataFrame:
+    """The weather at the origin over the ``window_hours`` hours up to the scheduled hour: total
+    and since-midnight precipitation, lowest visibility, strongest wind, and the change in
+    pressure (a falling barometer means a storm coming). Only hours up to the scheduled one are
+    read; a test truncates the weather after each flight's hour and finds the same values."""
+    observed = weather.sort_values([*HOUR_KEY, "time_hour"]).drop_duplicates(HOUR_KEY)
+    hourly = observed.assign(local=local_hours(observed)).sort_values(["origin", "local"])
+    parts = []
+    for origin, series in hourly.groupby("origin", sort=True):
+        series = series.set_index("local")
+        window = series[["precip", "visib", "wind_speed"]].rolling(
+            f"{window_hours}h", closed="right"
+        )
+        earlier = series["pressure"].shift(freq=f"{window_hours}h").reindex(series.index)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "origin": origin,
+                    "local": series.index,
+                    "precip_recent": window["precip"].sum().to_numpy(),
+                    "precip_day": series["precip"]
+                    .groupby(series.index.normalize())
+                    .cumsum()
+                    .to_numpy(),
+                    "visib_recent_min": window["visib"].min().to_numpy(),
+                    "wind_recent_max": window["wind_speed"].max().to_numpy(),
+                    "pressure_change": (series["pressure"] - earlier).to_numpy(),
+                }
+            )
+        )
+    history = pd.concat(parts, ignore_index=True)
+    keyed = pd.DataFrame({"origin": flights["origin"], "local": local_hours(flights)})
+    return _left_join(keyed, history, ["origin", "local"])
+
+
 def build_features(
     flights: pd.DataFrame,
-    counts: ScheduleCounts,
+    summary: ScheduleSummary,
     weather: pd.DataFrame,
     planes: pd.DataFrame,
     airports: pd.DataFrame,
@@ -202,8 +278,9 @@ def build_features(
 ) -> pd.DataFrame:
     """The identifying columns and features of ``flights``, in their row order (index reset).
 
-    Reads only the columns of ``SCHEDULED_FLIGHT_SCHEMA``, which are known before departure; the
-    ``predict`` stage calls this very function on new flights.
+    Reads only the columns of ``SCHEDULED_FLIGHT_SCHEMA``, which are known before departure, and
+    the summary of the published schedule; the ``predict`` stage calls this very function on new
+    flights.
     """
     dates = flight_dates(flights)
     parts = [
@@ -213,7 +290,9 @@ def build_features(
         plane_features(flights, planes),
         airport_features(flights, airports),
         weather_features(flights, weather),
-        congestion_features(flights, counts),
+        weather_history_features(flights, weather, params.weather_window_hours),
+        congestion_features(flights, summary),
+        aircraft_leg_features(flights, summary),
     ]
     table = pd.concat(parts, axis=1)
     produced = set(table.columns)
@@ -232,7 +311,7 @@ def main() -> None:
     """Build data/processed/<split>.parquet from data/interim and the raw side tables."""
     params: FeaturizeParams = load_params("featurize")
     schedule_schema = {name: RAW_TABLES["flights"][name] for name in SCHEDULE_COLUMNS}
-    counts = schedule_counts(read_table(RAW_DIR / "flights.parquet", schedule_schema))
+    summary = summarise_schedule(read_table(RAW_DIR / "flights.parquet", schedule_schema))
     side = {
         name: read_table(RAW_DIR / f"{name}.parquet", RAW_TABLES[name])
         for name in ("weather", "planes", "airports")
@@ -241,7 +320,7 @@ def main() -> None:
     for split in SPLITS:
         # Only the columns known before departure (and the label) are read: nothing else can leak.
         flights = read_table(INTERIM_DIR / f"{split}.parquet", LABELLED_FLIGHT_SCHEMA)
-        table = with_label(build_features(flights, counts, **side, params=params), flights)
+        table = with_label(build_features(flights, summary, **side, params=params), flights)
         processed[split] = check_table(table, PROCESSED_SCHEMA, f"processed {split}")
         log.info(
             "%s: %d flights, %d features, weather missing for %.1f%%", split, len(table),

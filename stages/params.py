@@ -75,6 +75,7 @@ class FeaturizeParams:
     """Knobs of the feature builders."""
 
     holiday_horizon_days: int
+    weather_window_hours: int
 
     def __post_init__(self) -> None:
         _require(
@@ -82,6 +83,12 @@ class FeaturizeParams:
             "featurize.holiday_horizon_days",
             "at least 1",
             self.holiday_horizon_days,
+        )
+        _require(
+            1 <= self.weather_window_hours <= 24,
+            "featurize.weather_window_hours",
+            "from 1 to 24",
+            self.weather_window_hours,
         )
 
 
@@ -133,6 +140,8 @@ class TrainParams:
 
     model: Literal["hgb", "logreg"]
     seed: int
+    # Features left out of the model (checked against stages.schema.FEATURES by train).
+    drop_features: tuple[str, ...]
     hgb: HgbParams
     logreg: LogregParams
 
@@ -195,7 +204,7 @@ SECTIONS: dict[str, type] = {
 Section = TypeVar("Section")
 
 
-def _did_you_mean(key: str, valid: list[str]) -> str:
+def did_you_mean(key: str, valid: list[str]) -> str:
     """A ' (did you mean ...?)' hint naming the valid key closest to ``key``."""
     close = difflib.get_close_matches(key, valid, n=1, cutoff=0.0)
     return f" (did you mean '{close[0]}'?)" if close else ""
@@ -206,7 +215,7 @@ def _check_keys(data: Mapping[str, Any], valid: list[str], where: str) -> None:
     prefix = f"{where}." if where else ""
     for key in data:
         if key not in valid:
-            hint = _did_you_mean(str(key), valid)
+            hint = did_you_mean(str(key), valid)
             raise ParamsError(f"unknown key '{prefix}{key}'{hint}; valid keys: {', '.join(valid)}")
     for key in valid:
         if key not in data:
@@ -220,7 +229,7 @@ def _convert(value: Any, expected: Any, where: str) -> Any:
     if get_origin(expected) is Literal:
         choices = get_args(expected)
         if value not in choices:
-            hint = _did_you_mean(str(value), [str(c) for c in choices])
+            hint = did_you_mean(str(value), [str(c) for c in choices])
             raise ParamsError(
                 f"'{where}' must be one of {', '.join(map(repr, choices))}, got {value!r}{hint}"
             )
@@ -230,6 +239,12 @@ def _convert(value: Any, expected: Any, where: str) -> Any:
         return float(value)
     if expected in (int, str, bool) and type(value) is expected:
         return value
+    if get_origin(expected) is tuple:  # tuple[X, ...]: a YAML list of X
+        if not isinstance(value, list):
+            got = "null" if value is None else type(value).__name__
+            raise ParamsError(f"'{where}' must be a list, got {got} {value!r}")
+        item = get_args(expected)[0]
+        return tuple(_convert(v, item, f"{where}[{i}]") for i, v in enumerate(value))
     got = "null" if value is None else type(value).__name__
     raise ParamsError(f"'{where}' must be {expected.__name__}, got {got} {value!r}")
 
@@ -252,7 +267,7 @@ def parse_params(document: Any, section: str) -> Any:
         raise ParamsError("the params file must be a mapping of sections")
     for key in document:
         if key not in SECTIONS:
-            hint = _did_you_mean(str(key), list(SECTIONS))
+            hint = did_you_mean(str(key), list(SECTIONS))
             raise ParamsError(f"unknown section '{key}'{hint}; valid: {', '.join(SECTIONS)}")
     if section not in document:
         raise ParamsError(f"missing section '{section}'")

@@ -34,12 +34,11 @@ import pyarrow.parquet as pq
 from sklearn.pipeline import Pipeline
 
 from stages.errors import StageError, run_stage
-from stages.featurize import SCHEDULE_COLUMNS, ScheduleCounts, build_features, schedule_counts
+from stages.featurize import SCHEDULE_COLUMNS, ScheduleSummary, build_features, summarise_schedule
 from stages.io import atomic_path, read_csv_as_strings
 from stages.model_io import load_model
 from stages.params import EvaluateParams, FeaturizeParams, load_params
 from stages.schema import (
-    CATEGORICAL_FEATURES,
     FEATURE_SCHEMA,
     ID_COLUMNS,
     RAW_TABLES,
@@ -137,25 +136,12 @@ def read_whole(path: Path, schema: TableSchema, chunk_rows: int) -> pd.DataFrame
     return pd.concat(list(read_batches(path, schema, chunk_rows)))
 
 
-def count_schedule(path: Path, chunk_rows: int) -> tuple[ScheduleCounts, int]:
-    """Congestion counts of the schedule in ``path`` and its number of flights, read in chunks
-    so that only the few key columns of a chunk are held at a time."""
+def read_schedule(path: Path, chunk_rows: int) -> tuple[ScheduleSummary, int]:
+    """The summary of the schedule in ``path`` and its number of flights. Only the few columns
+    the summary needs are read, chunk by chunk (some 60 bytes a flight)."""
     schema = {name: SCHEDULED_FLIGHT_SCHEMA[name] for name in SCHEDULE_COLUMNS}
-    partial, rows = [], 0
-    for batch in read_batches(path, schema, chunk_rows):
-        partial.append(schedule_counts(batch))
-        rows += len(batch)
-    return merge_counts(partial), rows
-
-
-def merge_counts(partial: list[ScheduleCounts]) -> ScheduleCounts:
-    """The counts of a whole schedule from the counts of its parts."""
-    merged = {}
-    for name, first in partial[0].items():
-        key = [column for column in first.columns if column != name]
-        stacked = pd.concat([part[name] for part in partial], ignore_index=True)
-        merged[name] = stacked.groupby(key, observed=True)[name].sum().reset_index()
-    return merged
+    schedule = read_whole(path, schema, chunk_rows)
+    return summarise_schedule(schedule), len(schedule)
 
 
 @dataclass
@@ -169,7 +155,7 @@ class InputReport:
     def add(self, features: pd.DataFrame, known: dict[str, set[str]]) -> None:
         """Count the unseen categories and the flights without weather of one scored batch."""
         self.flights += len(features)
-        for name in CATEGORICAL_FEATURES:
+        for name in known:
             values = features[name].dropna()
             unseen = values[~values.isin(known[name])]
             if not unseen.empty:
@@ -196,7 +182,7 @@ class InputReport:
 def score_flights(
     model: Pipeline,
     flights: pd.DataFrame,
-    counts: ScheduleCounts,
+    summary: ScheduleSummary,
     side: dict[str, pd.DataFrame],
     featurize_params: FeaturizeParams,
     threshold: float,
@@ -206,7 +192,7 @@ def score_flights(
     The features go through the processed tables' schema, so they have exactly the dtypes the
     model was trained and evaluated on, and the scores equal ``evaluate``'s to the last bit.
     """
-    features = build_features(flights, counts, **side, params=featurize_params)
+    features = build_features(flights, summary, **side, params=featurize_params)
     features = check_table(features, FEATURE_SCHEMA, "features")
     p_late = predict_late(model, features)
     predictions = features[ID_COLUMNS].assign(p_late=p_late, late=p_late >= threshold)
@@ -253,7 +239,7 @@ def predict_file(
     side = {
         name: read_whole(path, RAW_TABLES[name], chunk_rows) for name, path in side_paths.items()
     }
-    counts, total = count_schedule(schedule_path or input_path, chunk_rows)
+    summary, total = read_schedule(schedule_path or input_path, chunk_rows)
     if schedule_path is not None:
         total = _count_rows(input_path, chunk_rows)
     model = load_model(model_path)
@@ -264,7 +250,7 @@ def predict_file(
         try:
             for flights in read_batches(input_path, SCHEDULED_FLIGHT_SCHEMA, chunk_rows):
                 predictions, features = score_flights(
-                    model, flights, counts, side, featurize_params, evaluate_params.threshold
+                    model, flights, summary, side, featurize_params, evaluate_params.threshold
                 )
                 writer.write(predictions)
                 report.add(features, known)

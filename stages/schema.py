@@ -79,8 +79,10 @@ NUMERIC_FEATURES = [
     "plane_age", "plane_seats", "plane_engines",
     "dest_lat", "dest_lon", "dest_alt", "dest_tz_offset",
     "temp", "dewp", "humid", "wind_dir", "wind_speed", "wind_gust", "precip", "pressure", "visib",
+    "precip_recent", "precip_day", "visib_recent_min", "wind_recent_max", "pressure_change",
     "origin_hour_departures", "origin_day_departures", "carrier_origin_day_departures",
     "dest_day_arrivals",
+    "tail_day_leg", "tail_day_legs", "tail_prev_gap_min",
 ]  # fmt: skip
 FEATURES = CATEGORICAL_FEATURES + NUMERIC_FEATURES
 

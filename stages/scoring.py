@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
-from stages.schema import CATEGORICAL_FEATURES, FEATURES
+from stages.schema import FEATURES
 
 
 def predict_late(model: Pipeline, frame: pd.DataFrame) -> np.ndarray:
@@ -19,15 +19,18 @@ def predict_late(model: Pipeline, frame: pd.DataFrame) -> np.ndarray:
 
 
 def known_categories(model: Pipeline) -> dict[str, set[str]]:
-    """The values of each categorical feature seen in training, read from the fitted encoder.
+    """The values of each categorical feature the model uses, as seen in training, read from
+    the fitted encoder.
 
     Both pipelines of ``stages.train`` encode the categories in the ``encode`` step's
     ``categorical`` transformer, an encoder or a pipeline ending in one.
     """
-    encoder = model.named_steps["encode"].named_transformers_["categorical"]
+    encode = model.named_steps["encode"]
+    columns = next(cols for name, _, cols in encode.transformers_ if name == "categorical")
+    encoder = encode.named_transformers_["categorical"]
     if isinstance(encoder, Pipeline):
         encoder = encoder.steps[-1][1]
     return {
         name: {str(value) for value in values if isinstance(value, str)}
-        for name, values in zip(CATEGORICAL_FEATURES, encoder.categories_, strict=True)
+        for name, values in zip(columns, encoder.categories_, strict=True)
     }

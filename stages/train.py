@@ -22,7 +22,7 @@ from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 from stages.errors import StageError, run_stage
 from stages.io import read_table
 from stages.model_io import save_model
-from stages.params import HgbParams, LogregParams, TrainParams, load_params
+from stages.params import HgbParams, LogregParams, TrainParams, did_you_mean, load_params
 from stages.schema import CATEGORICAL_FEATURES, FEATURES, LABEL, NUMERIC_FEATURES, PROCESSED_SCHEMA
 
 log = logging.getLogger("stages.train")
@@ -31,8 +31,24 @@ TRAIN_FILE = Path("data/processed/train.parquet")
 MODEL_FILE = Path("models/model.skops")
 
 
-def hgb_pipeline(params: HgbParams, seed: int) -> Pipeline:
-    """Ordinal-encoded categories (unknown ones as missing) into native-categorical boosting."""
+def model_features(drop: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """The categorical and numeric features the model uses: all but ``drop``.
+
+    Raises StageError naming an unknown name, with the nearest feature.
+    """
+    for name in drop:
+        if name not in FEATURES:
+            raise StageError(
+                f"train.drop_features: unknown feature '{name}'{did_you_mean(name, FEATURES)}"
+            )
+    kept = [name for name in CATEGORICAL_FEATURES if name not in drop]
+    return kept, [name for name in NUMERIC_FEATURES if name not in drop]
+
+
+def hgb_pipeline(params: HgbParams, seed: int, drop: tuple[str, ...] = ()) -> Pipeline:
+    """Ordinal-encoded categories (unknown ones as missing) into native-categorical boosting.
+    The Pipeline takes every feature and passes on all but ``drop``."""
+    categorical, numeric = model_features(drop)
     encode = ColumnTransformer(
         [
             (
@@ -40,13 +56,13 @@ def hgb_pipeline(params: HgbParams, seed: int) -> Pipeline:
                 OrdinalEncoder(
                     handle_unknown="use_encoded_value", unknown_value=np.nan, dtype=np.float64
                 ),
-                CATEGORICAL_FEATURES,
+                categorical,
             ),
-            ("numeric", "passthrough", NUMERIC_FEATURES),
+            ("numeric", "passthrough", numeric),
         ],
         verbose_feature_names_out=False,
     )
-    is_categorical = [True] * len(CATEGORICAL_FEATURES) + [False] * len(NUMERIC_FEATURES)
+    is_categorical = [True] * len(categorical) + [False] * len(numeric)
     boost = HistGradientBoostingClassifier(
         max_iter=params.max_iter,
         learning_rate=params.learning_rate,
@@ -60,8 +76,10 @@ def hgb_pipeline(params: HgbParams, seed: int) -> Pipeline:
     return Pipeline([("encode", encode), ("model", boost)])
 
 
-def logreg_pipeline(params: LogregParams, seed: int) -> Pipeline:
-    """One-hot categories and imputed, standardised numbers into a logistic regression."""
+def logreg_pipeline(params: LogregParams, seed: int, drop: tuple[str, ...] = ()) -> Pipeline:
+    """One-hot categories and imputed, standardised numbers into a logistic regression. The
+    Pipeline takes every feature and passes on all but ``drop``."""
+    categorical, numeric = model_features(drop)
     encode = ColumnTransformer(
         [
             (
@@ -70,14 +88,14 @@ def logreg_pipeline(params: LogregParams, seed: int) -> Pipeline:
                     SimpleImputer(strategy="constant", fill_value="missing"),
                     OneHotEncoder(handle_unknown="ignore", min_frequency=20),
                 ),
-                CATEGORICAL_FEATURES,
+                categorical,
             ),
             (
                 "numeric",
                 make_pipeline(
                     SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler()
                 ),
-                NUMERIC_FEATURES,
+                numeric,
             ),
         ],
         verbose_feature_names_out=False,
@@ -89,8 +107,8 @@ def logreg_pipeline(params: LogregParams, seed: int) -> Pipeline:
 def build_pipeline(params: TrainParams) -> Pipeline:
     """The unfitted Pipeline that ``train.model`` names."""
     if params.model == "hgb":
-        return hgb_pipeline(params.hgb, params.seed)
-    return logreg_pipeline(params.logreg, params.seed)
+        return hgb_pipeline(params.hgb, params.seed, params.drop_features)
+    return logreg_pipeline(params.logreg, params.seed, params.drop_features)
 
 
 def fit_model(train: pd.DataFrame, params: TrainParams) -> Pipeline:
@@ -99,7 +117,8 @@ def fit_model(train: pd.DataFrame, params: TrainParams) -> Pipeline:
     Raises StageError when the label has one class only or a feature has no value at all: both
     mean the training data is not what the pipeline expects.
     """
-    empty = [name for name in FEATURES if train[name].isna().all()]
+    categorical, numeric = model_features(params.drop_features)
+    empty = [name for name in categorical + numeric if train[name].isna().all()]
     if empty:
         raise StageError(f"train split: features {empty} have no values at all")
     if train[LABEL].nunique() < 2:

@@ -107,14 +107,14 @@ def raw_tables() -> dict[str, pd.DataFrame]:
 
 def build_processed(raw_tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Every labelled synthetic flight as one processed table, built by featurize's own code."""
-    from stages.featurize import build_features, schedule_counts, with_label
+    from stages.featurize import build_features, summarise_schedule, with_label
     from stages.params import FeaturizeParams
     from stages.split import label_flights
 
     labelled, _ = label_flights(raw_tables["flights"], 30)
     features = build_features(
-        labelled, schedule_counts(raw_tables["flights"]), raw_tables["weather"],
-        raw_tables["planes"], raw_tables["airports"], FeaturizeParams(holiday_horizon_days=14),
+        labelled, summarise_schedule(raw_tables["flights"]), raw_tables["weather"],
+        raw_tables["planes"], raw_tables["airports"], FeaturizeParams(holiday_horizon_days=14, weather_window_hours=3),
     )  # fmt: skip
     return with_label(features, labelled)
 

@@ -80,7 +80,7 @@ def test_confusion_cells_count_every_flight() -> None:
 def fitted_and_frame(processed: pd.DataFrame) -> tuple:
     frame = processed
     params = TrainParams(
-        model="hgb", seed=0, logreg=LogregParams(C=1.0, max_iter=100),
+        model="hgb", seed=0, drop_features=(), logreg=LogregParams(C=1.0, max_iter=100),
         hgb=HgbParams(max_iter=20, learning_rate=0.1, max_leaf_nodes=8, min_samples_leaf=5,
                       l2_regularization=0.0),
     )  # fmt: skip

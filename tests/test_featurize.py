@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from stages.featurize import (
+    aircraft_leg_features,
     airport_features,
     build_features,
     calendar_features,
@@ -13,9 +15,10 @@ from stages.featurize import (
     holiday_features,
     minutes_of_day,
     plane_features,
-    schedule_counts,
+    summarise_schedule,
     us_federal_holidays,
     weather_features,
+    weather_history_features,
     with_label,
 )
 from stages.params import FeaturizeParams
@@ -97,15 +100,101 @@ def test_congestion_counts_the_whole_schedule() -> None:
     schedule = pd.DataFrame(
         {"origin": ["JFK", "JFK", "JFK", "LGA"], "dest": ["ATL", "ATL", "ORD", "ATL"],
          "carrier": ["AA", "DL", "AA", "AA"], "year": 2013, "month": 1, "day": 1,
-         "hour": [8, 8, 9, 8]}
+         "hour": [8, 8, 9, 8], "sched_dep_time": [800, 830, 900, 815],
+         "tailnum": ["N1", "N2", "N1", None]}
     )  # fmt: skip
-    features = congestion_features(schedule.iloc[[0]], schedule_counts(schedule))
+    features = congestion_features(schedule.iloc[[0]], summarise_schedule(schedule))
     assert features.iloc[0].to_dict() == {
         "origin_hour_departures": 2,
         "origin_day_departures": 3,
         "carrier_origin_day_departures": 2,
         "dest_day_arrivals": 3,
     }
+
+
+def test_aircraft_legs_order_a_tails_day() -> None:
+    schedule = pd.DataFrame(
+        {"tailnum": ["N1", "N1", "N2", "N1", None, "N1"], "year": 2013, "month": 1,
+         "day": [1, 1, 1, 1, 1, 2], "sched_dep_time": [1400, 600, 700, 1000, 900, 600]}
+    )  # fmt: skip
+    full = schedule.assign(
+        origin="JFK", dest="ATL", carrier="AA", hour=schedule["sched_dep_time"] // 100
+    )
+    legs = aircraft_leg_features(schedule, summarise_schedule(full))
+    assert legs.index.tolist() == schedule.index.tolist()
+    assert legs["tail_day_leg"].tolist()[:4] == [3, 1, 1, 2]
+    assert legs["tail_day_legs"].tolist()[:4] == [3, 3, 1, 3]
+    # 14:00 comes 240 minutes after the 10:00 leg; the first leg of a day has no previous one
+    gaps = legs["tail_prev_gap_min"]
+    assert gaps.iloc[0] == 240 and gaps.iloc[3] == 240
+    assert gaps.iloc[[1, 2]].isna().all()
+    assert legs.iloc[4].isna().all()  # no tail number
+    assert legs.iloc[5][["tail_day_leg", "tail_day_legs"]].tolist() == [1, 1]  # a new day
+
+
+def test_weather_history_sums_and_extremes_over_the_window() -> None:
+    hours = pd.date_range("2013-01-01 00:00", periods=8, freq="h")
+    weather = pd.DataFrame(
+        {"origin": "JFK", "year": 2013, "month": 1, "day": 1, "hour": hours.hour,
+         "precip": [0.0, 0.1, 0.2, 0.0, 0.0, 0.0, 0.3, 0.0],
+         "visib": [10.0, 2.0, 5.0, 10.0, 10.0, 10.0, 1.0, 10.0],
+         "wind_speed": [5.0, 20.0, 5.0, 5.0, 5.0, 5.0, 5.0, 5.0],
+         "pressure": [1020.0, 1019.0, 1018.0, 1015.0, 1014.0, 1013.0, 1012.0, 1010.0],
+         "time_hour": hours.tz_localize("UTC")}
+    )  # fmt: skip
+    flights = pd.DataFrame({"origin": ["JFK", "JFK", "LGA"], "year": 2013, "month": 1, "day": 1,
+                            "hour": [3, 5, 3]}, index=[4, 5, 6])  # fmt: skip
+    history = weather_history_features(flights, weather, window_hours=3)
+    assert history.index.tolist() == [4, 5, 6]
+    first = history.loc[4]  # hours 1, 2 and 3
+    assert first["precip_recent"] == pytest.approx(0.3)
+    assert first["precip_day"] == pytest.approx(0.3)
+    assert first["visib_recent_min"] == 2.0
+    assert first["wind_recent_max"] == 20.0
+    assert first["pressure_change"] == 1015.0 - 1020.0
+    second = history.loc[5]  # hours 3, 4 and 5: the later rain at hour 6 is not seen
+    assert second["precip_recent"] == 0.0 and second["visib_recent_min"] == 10.0
+    assert history.loc[6].isna().all()  # no weather at LGA
+
+
+def hourly_weather(year: int, seed: int) -> pd.DataFrame:
+    """A weather table with an observation every hour of ``year`` at each origin, every value
+    random: any read of a later hour would change some feature."""
+    rng = np.random.default_rng(seed)
+    hours = pd.date_range(f"{year}-01-01", f"{year}-12-31 23:00", freq="h")
+    frames = []
+    for origin in ("EWR", "JFK", "LGA"):
+        values = {name: rng.random(len(hours)) * 10 for name in
+                  ("temp", "dewp", "humid", "wind_dir", "wind_speed", "wind_gust", "precip",
+                   "pressure", "visib")}  # fmt: skip
+        frames.append(pd.DataFrame({
+            "origin": origin, "year": hours.year, "month": hours.month, "day": hours.day,
+            "hour": hours.hour, **values, "time_hour": hours.tz_localize("UTC"),
+        }))  # fmt: skip
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_no_feature_reads_weather_from_after_the_scheduled_hour(
+    raw_tables: dict[str, pd.DataFrame],
+) -> None:
+    """Each flight's features, built from the weather observed up to its scheduled hour only,
+    equal those built from the whole table: nothing later can have leaked in."""
+    flights = raw_tables["flights"]
+    weather = hourly_weather(2013, seed=5)
+    params = FeaturizeParams(holiday_horizon_days=14, weather_window_hours=3)
+    summary = summarise_schedule(flights)
+    side = {"planes": raw_tables["planes"], "airports": raw_tables["airports"]}
+    everything = build_features(flights, summary, weather, **side, params=params)
+    weather_hour = pd.to_datetime(weather[["year", "month", "day", "hour"]])
+    flight_hour = pd.to_datetime(flights[["year", "month", "day", "hour"]])
+    for row in range(0, len(flights), 8):
+        known = weather[weather_hour <= flight_hour.iloc[row]]
+        alone = build_features(flights.iloc[[row]], summary, known, **side, params=params)
+        pd.testing.assert_frame_equal(
+            alone[FEATURES],
+            everything[FEATURES].iloc[[row]].reset_index(drop=True),
+            check_dtype=False,  # a single row may hold ints where the whole table has NaN
+        )
 
 
 def test_build_features_matches_the_processed_schema(processed: pd.DataFrame) -> None:
@@ -125,13 +214,13 @@ def test_no_feature_uses_information_from_after_departure(
     for column in POST_DEPARTURE_COLUMNS:
         scrambled[column] = rng.permutation(scrambled[column].to_numpy())
         schedule[column] = np.nan
-    params = FeaturizeParams(holiday_horizon_days=14)
+    params = FeaturizeParams(holiday_horizon_days=14, weather_window_hours=3)
     side = {k: raw_tables[k] for k in ("weather", "planes", "airports")}
     original = with_label(
-        build_features(labelled, schedule_counts(raw_tables["flights"]), **side, params=params),
+        build_features(labelled, summarise_schedule(raw_tables["flights"]), **side, params=params),
         labelled,
     )
-    changed = build_features(scrambled, schedule_counts(schedule), **side, params=params)
+    changed = build_features(scrambled, summarise_schedule(schedule), **side, params=params)
     pd.testing.assert_frame_equal(original[FEATURES], changed[FEATURES])
     assert not set(POST_DEPARTURE_COLUMNS) & set(FEATURES)
     assert LABEL in original

@@ -21,6 +21,7 @@ from tests.conftest import REPO_ROOT
 TRAIN = {
     "model": "hgb",
     "seed": 1,
+    "drop_features": ["month"],
     "hgb": {
         "max_iter": 10, "learning_rate": 0.1, "max_leaf_nodes": 8, "min_samples_leaf": 5,
         "l2_regularization": 0,
@@ -31,12 +32,13 @@ TRAIN = {
 
 def test_repository_params_load_for_every_section() -> None:
     document = read_params_file(REPO_ROOT / "params.yaml")
-    for section in ("ingest", "split", "featurize", "train", "evaluate"):
+    for section in ("ingest", "split", "featurize", "train", "evaluate", "drift"):
         parse_params(document, section)
 
 
 def test_builds_frozen_typed_section_with_int_accepted_as_float() -> None:
     params = build_section(TRAIN, TrainParams, "train")
+    assert params.drop_features == ("month",)  # a YAML list becomes a tuple: frozen
     assert params.hgb.l2_regularization == 0.0
     assert isinstance(params.hgb.l2_regularization, float)
     with pytest.raises(AttributeError):
@@ -66,6 +68,8 @@ def test_missing_key_names_full_path() -> None:
         ("seed", None, r"'train\.seed' must be int, got null"),
         ("model", "hbg", r"'train\.model' must be one of 'hgb', 'logreg', got 'hbg' \(did you mean 'hgb'\?\)"),
         ("hgb", [1], r"'train\.hgb' must be a mapping of keys, got list"),
+        ("drop_features", "month", r"'train\.drop_features' must be a list, got str 'month'"),
+        ("drop_features", ["a", 2], r"'train\.drop_features\[1\]' must be str, got int 2"),
     ],
 )  # fmt: skip
 def test_wrong_type_names_key_and_value(key: str, value: object, message: str) -> None:

@@ -16,15 +16,15 @@ import pytest
 from sklearn.pipeline import Pipeline
 
 from stages.errors import StageError
-from stages.featurize import build_features, schedule_counts, with_label
+from stages.featurize import build_features, summarise_schedule, with_label
 from stages.model_io import save_model
 from stages.params import FeaturizeParams, HgbParams, LogregParams, TrainParams
 from stages.predict import (
     InputReport,
     file_format,
     main,
-    merge_counts,
     read_batches,
+    read_schedule,
     score_flights,
 )
 from stages.schema import ID_COLUMNS, POST_DEPARTURE_COLUMNS, SCHEDULED_FLIGHT_SCHEMA
@@ -34,11 +34,11 @@ from stages.train import fit_model
 from tests.conftest import make_raw_tables, run_module, write_params
 
 TRAIN_PARAMS = TrainParams(
-    model="hgb", seed=0, logreg=LogregParams(C=1.0, max_iter=200),
+    model="hgb", seed=0, drop_features=(), logreg=LogregParams(C=1.0, max_iter=200),
     hgb=HgbParams(max_iter=20, learning_rate=0.1, max_leaf_nodes=8, min_samples_leaf=5,
                   l2_regularization=0.0),
 )  # fmt: skip
-FEATURIZE = FeaturizeParams(holiday_horizon_days=14)
+FEATURIZE = FeaturizeParams(holiday_horizon_days=14, weather_window_hours=3)
 SIDE_TABLES = ("weather", "planes", "airports")
 
 
@@ -59,7 +59,7 @@ def fit(tables: dict[str, pd.DataFrame], kind: str) -> Pipeline:
     labelled, _ = label_flights(tables["flights"], 30)
     side = {k: tables[k] for k in SIDE_TABLES}
     features = build_features(
-        labelled, schedule_counts(tables["flights"]), **side, params=FEATURIZE
+        labelled, summarise_schedule(tables["flights"]), **side, params=FEATURIZE
     )
     processed = with_label(features, labelled)
     return fit_model(processed, dataclasses.replace(TRAIN_PARAMS, model=kind))
@@ -85,18 +85,17 @@ def test_file_format_by_suffix() -> None:
             file_format(Path(name))
 
 
-def test_counts_merged_from_chunks_equal_counts_of_the_whole(
-    tables: dict[str, pd.DataFrame],
+def test_schedule_read_in_chunks_gives_the_summary_of_the_whole(
+    tmp_path: Path, tables: dict[str, pd.DataFrame]
 ) -> None:
     schedule = tables["flights"]
-    whole = schedule_counts(schedule)
-    merged = merge_counts([schedule_counts(schedule.iloc[i : i + 37]) for i in range(0, 480, 37)])
+    write_flights(tmp_path / "schedule.csv", schedule)
+    summary, rows = read_schedule(tmp_path / "schedule.csv", chunk_rows=37)
+    assert rows == len(schedule)
+    whole = summarise_schedule(schedule)
+    assert summary.keys() == whole.keys()
     for name, expected in whole.items():
-        key = [c for c in expected.columns if c != name]
-        pd.testing.assert_frame_equal(
-            merged[name].sort_values(key).reset_index(drop=True),
-            expected.sort_values(key).reset_index(drop=True),
-        )
+        pd.testing.assert_frame_equal(summary[name], expected, check_dtype=False)
 
 
 def test_scores_equal_the_model_on_the_processed_table(
@@ -104,7 +103,7 @@ def test_scores_equal_the_model_on_the_processed_table(
 ) -> None:
     """Batch scoring gives, bit for bit, what evaluate computes on featurize's table."""
     labelled, _ = label_flights(tables["flights"], 30)
-    counts = schedule_counts(tables["flights"])
+    counts = summarise_schedule(tables["flights"])
     processed = with_label(build_features(labelled, counts, **side, params=FEATURIZE), labelled)
     predictions, _ = score_flights(
         model, scheduled(labelled), counts, side, FEATURIZE, threshold=0.3
@@ -122,7 +121,7 @@ def test_unknown_categories_and_missing_weather_are_scored_and_reported(
     flights.loc[flights.index[1], "dest"] = "XNA"
     flights.loc[flights.index[2], "year"] = 2031  # no weather, and no holiday data issue
     predictions, features = score_flights(
-        model, flights, schedule_counts(flights), side, FEATURIZE, threshold=0.3
+        model, flights, summarise_schedule(flights), side, FEATURIZE, threshold=0.3
     )
     assert len(predictions) == 6
     assert np.isfinite(predictions["p_late"]).all()

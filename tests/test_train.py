@@ -12,11 +12,13 @@ from sklearn.metrics import roc_auc_score
 from stages.errors import StageError
 from stages.params import HgbParams, LogregParams, TrainParams
 from stages.schema import FEATURES, LABEL
-from stages.train import build_pipeline, fit_model
+from stages.scoring import known_categories
+from stages.train import build_pipeline, fit_model, model_features
 
 PARAMS = TrainParams(
     model="hgb",
     seed=0,
+    drop_features=(),
     hgb=HgbParams(max_iter=30, learning_rate=0.1, max_leaf_nodes=8, min_samples_leaf=5,
                   l2_regularization=0.0),
     logreg=LogregParams(C=1.0, max_iter=500),
@@ -68,3 +70,21 @@ def test_feature_without_any_value_is_an_error(processed: pd.DataFrame) -> None:
 def test_single_class_label_is_an_error(processed: pd.DataFrame) -> None:
     with pytest.raises(StageError, match="same label"):
         fit_model(processed.assign(late=False), PARAMS)
+
+
+@pytest.mark.parametrize("model", ["hgb", "logreg"])
+def test_dropped_features_are_left_out_but_scoring_takes_every_feature(
+    processed: pd.DataFrame, model: str
+) -> None:
+    params = dataclasses.replace(PARAMS, model=model, drop_features=("carrier", "day_of_year"))
+    fitted = fit_model(processed, params)
+    used = fitted.named_steps["encode"].get_feature_names_out()
+    assert "day_of_year" not in used and "carrier" not in used and "temp" in used
+    assert fitted.predict_proba(processed[FEATURES]).shape == (len(processed), 2)
+    assert set(known_categories(fitted)) == {"origin", "dest", "plane_manufacturer", "plane_engine"}
+
+
+def test_unknown_dropped_feature_names_the_nearest() -> None:
+    with pytest.raises(StageError, match=r"train.drop_features: unknown feature 'day_of_yeer' "
+                       r"\(did you mean 'day_of_year'\?\)"):  # fmt: skip
+        model_features(("day_of_yeer",))
