@@ -10,7 +10,7 @@ INSTALLED := $(VENV)/.installed
 # DVC runs each stage's `python` from PATH: put the project's first.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help setup repro test check lint format lock lab push pull clean
+.PHONY: help setup repro test check lint format lock lab push pull bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -69,6 +69,9 @@ pull: $(INSTALLED) ## Check the remote, then pull data, models and the run-cache
 	python -m tools.remote check
 	dvc pull --run-cache --allow-missing
 	python -m tools.run_cache pull
+
+bench: $(INSTALLED) ## Measure pipeline overhead, scoring and scaling (about 30 min); writes BENCHMARKS.md
+	python -m benchmarks.pipeline
 
 lab: $(INSTALLED) ## Open the notebooks in JupyterLab (run make repro first: they read its outputs)
 	jupyter lab notebooks/

@@ -57,11 +57,9 @@ def sample_flights(flights: pd.DataFrame, frac: float, seed: int) -> pd.DataFram
     return flights.sample(frac=frac, random_state=seed).sort_index()
 
 
-def main() -> None:
-    """Read, check and sample the tables, then write them all to data/raw."""
-    params: IngestParams = load_params("ingest")
-    root = resolve_source(params.source)
-    fs, fs_root = fsspec.core.url_to_fs(root)
+def read_source(source: str) -> dict[str, pd.DataFrame]:
+    """Every table of ``RAW_TABLES`` from ``ingest.source``, parsed and checked."""
+    fs, fs_root = fsspec.core.url_to_fs(resolve_source(source))
     tables = {}
     for table, schema in RAW_TABLES.items():
         path, compression = find_table_file(fs, fs_root, table)
@@ -69,6 +67,13 @@ def main() -> None:
             (raw,) = read_csv_as_strings(handle, path, compression)
         tables[table] = parse_table(raw, schema, path).reset_index(drop=True)
         log.info("%s: %d rows", path, len(tables[table]))
+    return tables
+
+
+def main() -> None:
+    """Read, check and sample the tables, then write them all to data/raw."""
+    params: IngestParams = load_params("ingest")
+    tables = read_source(params.source)
     tables["flights"] = sample_flights(tables["flights"], params.sample_frac, params.seed)
     log.info("kept %d flights (sample_frac=%s)", len(tables["flights"]), params.sample_frac)
     write_parquet_dir(RAW_DIR, tables)

@@ -70,9 +70,14 @@ def stable_skops_bytes(raw: bytes) -> bytes:
     return buffer.getvalue()
 
 
+def model_bytes(model: Any) -> bytes:
+    """``model`` as the bytes of a byte-stable skops file."""
+    return stable_skops_bytes(sio.dumps(model))
+
+
 def save_model(model: Any, path: Path) -> None:
     """Save ``model`` to ``path`` as a byte-stable skops file, atomically."""
-    write_bytes_atomic(path, stable_skops_bytes(sio.dumps(model)))
+    write_bytes_atomic(path, model_bytes(model))
 
 
 def load_model(path: Path) -> Any:

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT, write_params
+from tests.conftest import write_params
+from tools.project_copy import copy_project
 
 # Fraction of flights the pipeline tests run on: every stage runs for real, in seconds.
 SAMPLE_FRAC = 0.05
@@ -26,25 +27,6 @@ SAMPLE_HGB = {
     "l2_regularization": 1.0,
 }  # fmt: skip
 STAGES = ["ingest", "split", "featurize", "train", "evaluate", "predict", "drift", "card"]
-
-
-def tracked_files(root: Path) -> list[str]:
-    """Files Git tracks or would track in ``root`` (committed, staged or new but not ignored)."""
-    listing = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=root, capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
-    return [name for name in listing.split("\0") if name and (root / name).is_file()]
-
-
-def copy_project(target: Path) -> None:
-    """Copy the project's source files (no data, models, lock or metrics) to ``target``."""
-    for name in tracked_files(REPO_ROOT):
-        if name == "dvc.lock" or name.startswith("metrics/"):
-            continue
-        destination = target / name
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(REPO_ROOT / name, destination)
 
 
 def ran_stages(output: str) -> list[str]:

