@@ -1,7 +1,10 @@
 """Timing and peak memory of a command run as its own process, and the machine it ran on.
 
 Shared by the benchmark scripts. Peak memory is the largest resident set size of the process and
-of any process it waited for (``wait4``'s ``ru_maxrss``: the maximum, not the sum).
+of any process it waited for (``ru_maxrss``: the maximum, not the sum). A child starts as a copy
+of its parent, and that copy's pages count towards its peak until it executes the command; so the
+command is started by a small launcher process, never by the benchmark (whose own memory grows
+with the data it prepares), and the launcher reports its children's peak.
 """
 
 from __future__ import annotations
@@ -10,11 +13,21 @@ import os
 import platform
 import statistics
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 MIB = 1024 * 1024
+PEAK_PREFIX = "PEAK_KIB="
+# Runs argv[1:] and reports the largest resident set of its process tree, on stderr's last line.
+LAUNCHER = (
+    "import resource, subprocess, sys\n"
+    "code = subprocess.call(sys.argv[1:])\n"
+    f"print('{PEAK_PREFIX}%d' % resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, "
+    "file=sys.stderr)\n"
+    "sys.exit(code)\n"
+)
 
 
 @dataclass(frozen=True)
@@ -29,16 +42,16 @@ class Run:
 def run_measured(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> Run:
     """Run ``command`` to completion; raise with its stderr if it fails."""
     started = time.perf_counter()
-    process = subprocess.Popen(
-        command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-    )
-    stderr = process.stderr.read() if process.stderr else ""
-    _, status, usage = os.wait4(process.pid, 0)
+    result = subprocess.run(
+        [sys.executable, "-S", "-c", LAUNCHER, *command],
+        cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
     seconds = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} exited {process.returncode}:\n{stderr}")
-    return Run(seconds, usage.ru_maxrss * 1024, stderr)  # ru_maxrss is in KiB on Linux
+    stderr, _, peak_line = result.stderr.rstrip("\n").rpartition("\n")
+    if result.returncode != 0 or not peak_line.startswith(PEAK_PREFIX):
+        raise RuntimeError(f"{' '.join(command)} exited {result.returncode}:\n{result.stderr}")
+    peak_kib = int(peak_line.removeprefix(PEAK_PREFIX))  # ru_maxrss is in KiB on Linux
+    return Run(seconds, peak_kib * 1024, stderr)
 
 
 def median(values: list[float]) -> float:

