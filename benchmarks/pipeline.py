@@ -263,7 +263,8 @@ def main() -> None:
         "",
         f"Measured by `{command}` (`benchmarks/pipeline.py`) on: {machine()}. Times are wall "
         "clock; peak memory is the largest resident set of the process or of any process it "
-        "waited for (`wait4`), so a `dvc repro` row shows its largest stage.",
+        "started (`ru_maxrss`, through a small launcher), so a `dvc repro` row shows its "
+        "largest stage.",
         "",
         *overhead,
         *scoring,
