@@ -87,7 +87,7 @@ def feature_binner(
     """The function that bins values of feature ``name`` as the reference was binned, and the
     number of bins."""
     if name in CATEGORICAL_FEATURES:
-        categories = sorted(set(reference.dropna()))
+        categories = sorted(reference.dropna().unique())
         return (lambda values: categorical_bins(values, categories)), len(categories) + 2
     edges = numeric_edges(reference, bins)
     return (lambda values: numeric_bins(values, edges)), len(edges) + 2

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import skops.io as sio
+from skops.io.exceptions import UntrustedTypesFoundException
 
 from stages.errors import StageError
 from stages.io import write_bytes_atomic
@@ -84,7 +85,10 @@ def load_model(path: Path) -> Any:
     """Load a skops model, refusing files that hold types outside TRUSTED_TYPES."""
     if not path.exists():
         raise StageError(f"{path}: model file not found (run the train stage first)")
-    untrusted = [name for name in sio.get_untrusted_types(file=path) if name not in TRUSTED_TYPES]
-    if untrusted:
-        raise StageError(f"{path}: refusing to load untrusted types {untrusted}")
-    return sio.load(path, trusted=TRUSTED_TYPES)
+    # One pass: ``load`` audits the file before it builds anything and raises on any type not
+    # trusted (``get_untrusted_types`` first would read and audit the file a second time).
+    try:
+        return sio.load(path, trusted=TRUSTED_TYPES)
+    except UntrustedTypesFoundException as error:
+        # The first line lists the types; skops's advice after it is about its own API.
+        raise StageError(f"{path}: refusing to load. {str(error).splitlines()[0]}") from None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+from pathlib import Path
 
 from benchmarks.pipeline import stage_commands
 from tests.pipeline.conftest import STAGES, Repo
@@ -20,11 +21,17 @@ def test_stage_commands_are_those_dvc_runs() -> None:
     assert "--schedule" in commands["predict"]
 
 
-def test_in_process_floor_computes_the_pipelines_metrics(repo: Repo) -> None:
-    """Same functions, same params, no files between: the same test ROC AUC, to the digit."""
-    result = repo.run(sys.executable, "-m", "benchmarks.in_process")
+def test_in_process_floor_computes_the_pipelines_metrics(repo: Repo, tmp_path: Path) -> None:
+    """Same functions, same params, no files between: the same test ROC AUC, to the digit; and
+    ``--timings`` gives each stage's part of the floor, for the per-stage table."""
+    timings = tmp_path / "timings.json"
+    result = repo.run(sys.executable, "-m", "benchmarks.in_process", "--timings", str(timings))
     found = re.search(r"test ROC AUC (\S+)", result.stderr)
     assert found, result.stderr
     metrics = json.loads((repo.root / "metrics" / "metrics.json").read_text())
     assert float(found.group(1)) == metrics["test"]["roc_auc"]
-    assert repo.is_clean()  # it wrote nothing
+    assert repo.is_clean()  # it wrote nothing in the project
+    seconds = json.loads(timings.read_text())
+    assert list(seconds) == ["setup", *STAGES]
+    assert all(value >= 0 for value in seconds.values())
+    assert seconds["train"] > seconds["card"]  # fitting a model outweighs writing a page
