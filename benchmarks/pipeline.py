@@ -9,10 +9,11 @@ copy), with the project's own ``dvc`` and stage commands, side by side in one ru
    stage functions in one process with no files between them (the floor), interleaved;
 2. a no-op ``dvc repro`` (everything up to date);
 3. ``dvc repro`` after one ``train`` param change (``train.seed``, toggled each time);
-4. each stage's command on its own: time and peak memory;
+4. each stage's command on its own: time and peak memory, beside its part of the floor;
 5. scoring a million flights with ``stages.predict`` (``benchmarks.predict_memory``);
 6. each stage on the flights table replicated 1x, 3x and 10x (``ingest.source`` pointing
-   at a directory of CSV files).
+   at a directory of CSV files);
+7. measure 1 again on the flights replicated 3x: is the pipeline's cost fixed, or does it grow?
 
 Each measure is repeated and its median reported. The results are printed and written to
 ``BENCHMARKS.md`` (``--output``) with the machine they ran on.
@@ -134,9 +135,9 @@ def peak_mib(runs: list[Run]) -> float:
     return median([run.peak_bytes / MIB for run in runs])
 
 
-def overhead_section(root: Path, repeats: int) -> list[str]:
-    """Measures 1 to 4 on the full data in a new project at ``root``; Markdown lines."""
-    new_project(root)
+def forced_and_floor(root: Path, repeats: int) -> tuple[list[Run], list[Run], list[dict]]:
+    """``dvc repro -f`` and the in-process floor, interleaved, ``repeats`` times each, in the
+    project at ``root``; with the floor's seconds per stage of each run."""
     dvc(root, "repro")  # fills the DVC cache; every later run starts from the same state
     forced, floor, floor_parts = [], [], []
     for _ in range(repeats):
@@ -145,6 +146,14 @@ def overhead_section(root: Path, repeats: int) -> list[str]:
             measure([sys.executable, "-m", "benchmarks.in_process", "--timings", TIMINGS], root)
         )
         floor_parts.append(json.loads((root / TIMINGS).read_text()))
+    return forced, floor, floor_parts
+
+
+def overhead_section(root: Path, repeats: int) -> tuple[list[str], tuple[list[Run], list[Run]]]:
+    """Measures 1 to 4 on the full data in a new project at ``root``: Markdown lines, and the
+    runs of ``dvc repro -f`` and of the floor."""
+    new_project(root)
+    forced, floor, floor_parts = forced_and_floor(root, repeats)
     no_op = repeat(repeats, lambda: dvc(root, "repro"))
     incremental = []
     for index in range(repeats):
@@ -197,7 +206,36 @@ def overhead_section(root: Path, repeats: int) -> list[str]:
         f"{seconds(forced) - total:.1f} s.",
         "",
     ]
-    return lines
+    return lines, (forced, floor)
+
+
+def growth_section(
+    scratch: Path, full_data: tuple[list[Run], list[Run]], copies: int, repeats: int
+) -> list[str]:
+    """``dvc repro -f`` against the floor on the flights replicated ``copies`` times, beside
+    the full data's runs: whether the pipeline's cost is a fixed amount or grows with the data."""
+    source = replicate_source(scratch / f"growth-source-{copies}x", copies)
+    root = new_project(scratch / f"growth-{copies}x", source)
+    forced, floor, _ = forced_and_floor(root, repeats)
+    shutil.rmtree(root)
+    shutil.rmtree(source)
+    lines = [
+        "## The pipeline's cost as the data grows",
+        "",
+        f"`dvc repro -f` against the floor, interleaved, on the full data (from above) and on the "
+        f"flights replicated {copies}x ({copies * 336_776:,} flights, read from CSV; "
+        f"{repeats} runs of each), medians.",
+        "",
+        "| flights | `dvc repro -f` (s) | floor (s) | difference (s) | ratio |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for flights, (runs, floor_runs) in ((336_776, full_data), (copies * 336_776, (forced, floor))):
+        lines.append(
+            f"| {flights:,} | {seconds(runs):.1f} | {seconds(floor_runs):.1f} "
+            f"| {seconds(runs) - seconds(floor_runs):.1f} "
+            f"| {seconds(runs) / seconds(floor_runs):.2f} |"
+        )
+    return [*lines, ""]
 
 
 def scaling_section(scratch: Path, scales: list[int], repeats: int) -> list[str]:
@@ -249,9 +287,12 @@ def main() -> None:
     parser.add_argument("--scale-repeats", type=int, default=2, help="runs of each scale")
     parser.add_argument("--predict-flights", type=int, default=1_000_000)
     parser.add_argument(
+        "--growth-copies", type=int, default=3, help="replication factor for measure 7"
+    )
+    parser.add_argument(
         "--sections",
-        default="overhead,predict,scaling",
-        help="which measures to run: overhead (1-4), predict (5), scaling (6)",
+        default="overhead,predict,scaling,growth",
+        help="which measures to run: overhead (1-4), predict (5), scaling (6), growth (7)",
     )
     parser.add_argument(
         "--output",
@@ -261,12 +302,17 @@ def main() -> None:
     args = parser.parse_args()
     scales = [int(k) for k in args.scales.split(",")]
     sections = set(args.sections.split(","))
-    overhead, scoring, scaling = [], [], []
+    overhead, scoring, scaling, growth = [], [], [], []
     with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
         project = Path(scratch) / "overhead"
-        if "overhead" in sections or "predict" in sections:
-            overhead = overhead_section(project, args.repeats)
+        if sections & {"overhead", "predict", "growth"}:
+            overhead, full_data = overhead_section(project, args.repeats)
             print("\n".join(overhead), flush=True)
+        if "growth" in sections:
+            growth = growth_section(
+                Path(scratch), full_data, args.growth_copies, args.scale_repeats
+            )
+            print("\n".join(growth), flush=True)
         if "predict" in sections:
             scoring = predict_section(project, args.predict_flights, args.repeats)
             print("\n".join(scoring), flush=True)
@@ -287,11 +333,12 @@ def main() -> None:
         "largest stage.",
         "",
         *overhead,
+        *growth,
         *scoring,
         *scaling,
     ]
     output = args.output
-    if output is None and sections >= {"overhead", "predict", "scaling"}:
+    if output is None and sections >= {"overhead", "predict", "scaling", "growth"}:
         output = REPO_ROOT / "BENCHMARKS.md"
     if output is not None:
         output.write_text("\n".join(report).rstrip() + "\n")
