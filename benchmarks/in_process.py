@@ -6,8 +6,8 @@ It computes what ``dvc repro`` computes (the raw tables, splits, features, model
 rows, predictions, drift and the model card's facts) with the same functions and params, but
 reads only the source tables and writes nothing: no Parquet between stages, no second Python
 start-up, no imports paid twice, no DVC. ``benchmarks.pipeline`` times it beside ``dvc repro -f``.
-The time of each stage's part (with the imports it needs first) goes to ``--timings`` as JSON,
-so the cost of a stage as its own process can be read stage by stage.
+The time of each stage's part goes to ``--timings`` as JSON (the imports are paid once, before
+any part), so the cost of a stage as its own process can be read stage by stage.
 """
 
 from __future__ import annotations

@@ -283,7 +283,7 @@ def main() -> None:
     """Run the benchmarks and write the report."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3, help="runs of each measure (1 to 4)")
-    parser.add_argument("--scales", default="1,3,10", help="replication factors for measure 5")
+    parser.add_argument("--scales", default="1,3,10", help="replication factors for measure 6")
     parser.add_argument("--scale-repeats", type=int, default=2, help="runs of each scale")
     parser.add_argument("--predict-flights", type=int, default=1_000_000)
     parser.add_argument(
