@@ -70,7 +70,7 @@ pull: $(INSTALLED) ## Check the remote, then pull data, models and the run-cache
 	dvc pull --run-cache --allow-missing
 	python -m tools.run_cache pull
 
-bench: $(INSTALLED) ## Measure pipeline overhead, scoring and scaling (30 to 60 min); writes BENCHMARKS.md
+bench: $(INSTALLED) ## Measure pipeline overhead, scoring and scaling (25 to 60 min); writes BENCHMARKS.md
 	python -m benchmarks.pipeline
 
 lab: $(INSTALLED) ## Open the notebooks in JupyterLab (run make repro first: they read its outputs)
