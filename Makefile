@@ -10,10 +10,23 @@ INSTALLED := $(VENV)/.installed
 # DVC runs each stage's `python` from PATH: put the project's first.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help setup repro test check lint format lock lab push pull bench clean
+# P=<project> narrows repro and test to one project (a sub-package of stages/ other than core).
+P ?=
+PROJECTS := $(sort $(filter-out core,$(notdir $(patsubst %/__init__.py,%,$(wildcard stages/*/__init__.py)))))
+ifneq ($(P),)
+ifeq ($(filter $(P),$(PROJECTS)),)
+$(error P=$(P) is not a project; the projects are: $(PROJECTS))
+endif
+endif
 
-help: ## List the targets
+# The project's entries of the top-level `metrics:` list in dvc.yaml (two-space indented).
+P_METRICS = $(if $(P),$(shell sed -n 's|^  - \(metrics/$(P)/[^ :]*\)$$|\1|p' dvc.yaml))
+
+.PHONY: help setup repro test check fix lint format lock lab push pull bench clean
+
+help: ## List the targets (P=<project> narrows repro and test to one project)
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@echo "  projects: $(PROJECTS)"
 
 $(INSTALLED): requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,20 +47,23 @@ $(INSTALLED): requirements.lock
 
 setup: $(INSTALLED) ## Create or update .venv from requirements.lock
 
-repro: $(INSTALLED) ## Run the pipeline (dvc repro) and show the metrics
-	dvc repro
-	dvc metrics show
+repro: $(INSTALLED) ## Run the pipeline (dvc repro; P=<project>: its stages and what they need)
+	dvc repro $(if $(P),--glob '$(P)-*')
+	dvc metrics show $(P_METRICS)
 
-test: $(INSTALLED) ## Lint, check dvc.yaml, then run the whole test suite
+test: $(INSTALLED) ## Lint, check, then run the whole test suite (P=<project>: its tests)
 	ruff check .
 	ruff format --check .
-	python -m tools.dvc_lint
-	python -m tools.notebook_lint
-	pytest
+	$(MAKE) --no-print-directory check
+	pytest $(if $(P),tests/$(P))
 
-check: $(INSTALLED) ## Check dvc.yaml against the code, and the notebooks for outputs and copies
+check: $(INSTALLED) ## Check import contracts, dvc.yaml against the code and params, the notebooks
+	lint-imports --no-cache
 	python -m tools.dvc_lint
 	python -m tools.notebook_lint
+
+fix: $(INSTALLED) ## Rewrite the module deps of every stage in dvc.yaml from the code
+	python -m tools.dvc_lint --fix
 
 lint: $(INSTALLED) ## Check code style with ruff
 	ruff check .

@@ -3,9 +3,10 @@
     python -m benchmarks.in_process [--timings FILE]   (from a project directory with params.yaml)
 
 It computes what ``dvc repro`` computes (the raw tables, splits, features, model, metrics and plot
-rows, predictions, drift and the model card's facts) with the same functions and params, but
-reads only the source tables and writes nothing: no Parquet between stages, no second Python
-start-up, no imports paid twice, no DVC. ``benchmarks.pipeline`` times it beside ``dvc repro -f``.
+rows, predictions, drift and the model card) by calling each stage's own ``run`` function with
+the same params, but reads only the source tables and writes nothing: no Parquet between
+stages, no second Python start-up, no imports paid twice, no DVC. ``benchmarks.pipeline`` times
+it beside ``dvc repro -f``.
 The time of each stage's part goes to ``--timings`` as JSON (the imports are paid once, before
 any part), so the cost of a stage as its own process can be read stage by stage.
 """
@@ -24,17 +25,23 @@ from pathlib import Path
 
 import pandas as pd
 
-from stages.card import card_facts, library_versions, render_card
-from stages.drift import drift_by_month, largest_psi, psi_rows
-from stages.evaluate import EVALUATED_SPLITS, evaluate_split, feature_importance
-from stages.featurize import build_features, summarise_schedule, with_label
-from stages.ingest import read_source, sample_flights
-from stages.model_io import model_bytes
-from stages.params import load_params
-from stages.predict import score_flights
-from stages.schema import FEATURE_SCHEMA, PROCESSED_SCHEMA, check_table
-from stages.split import describe_splits, label_flights, split_flights
-from stages.train import fit_model
+from stages import ingest
+from stages.core.card import library_versions
+from stages.core.model_io import model_bytes
+from stages.core.params import load_params
+from stages.core.splits import SPLITS
+from stages.late import card, drift, evaluate, featurize, split, train
+from stages.late.featurize import SIDE_TABLES, summarise_schedule
+from stages.late.params import (
+    DriftParams,
+    EvaluateParams,
+    FeaturizeParams,
+    SplitParams,
+    TrainParams,
+)
+from stages.late.paths import MODEL_FILE
+from stages.late.predict import score_flights
+from stages.raw import IngestParams
 
 log = logging.getLogger("benchmarks.in_process")
 # Reading params.yaml, before the first stage's part. Python's start-up and the imports are the
@@ -53,58 +60,45 @@ def timed(name: str, timings: dict[str, float]) -> Iterator[None]:
 
 
 def run_pipeline(timings: dict[str, float]) -> dict[str, dict]:
-    """Every stage's computation once, in order, each timed under its stage's name; the metrics."""
+    """Every stage's run function once, in order, each timed under its stage's name; the
+    metrics."""
     with timed(SETUP, timings):
         params = {
-            name: load_params(name)
-            for name in ("ingest", "split", "featurize", "train", "evaluate", "drift")
+            "ingest": load_params("ingest", IngestParams),
+            "split": load_params("late.split", SplitParams),
+            "featurize": load_params("late.featurize", FeaturizeParams),
+            "train": load_params("late.train", TrainParams),
+            "evaluate": load_params("late.evaluate", EvaluateParams),
+            "drift": load_params("late.drift", DriftParams),
         }
     with timed("ingest", timings):
-        tables = read_source(params["ingest"].source)
-        flights = sample_flights(
-            tables["flights"], params["ingest"].sample_frac, params["ingest"].seed
-        )
-    with timed("split", timings):
-        labelled, unlabelled = label_flights(flights, params["split"].late_threshold_min)
-        splits = split_flights(labelled, params["split"])
-        describe_splits(splits, len(flights), unlabelled)
-    with timed("featurize", timings):
-        side = {name: tables[name] for name in ("weather", "planes", "airports")}
-        summary = summarise_schedule(flights)
-        processed = {
-            name: check_table(
-                with_label(
-                    build_features(frame, summary, **side, params=params["featurize"]), frame
-                ),
-                PROCESSED_SCHEMA,
-                name,
-            )
-            for name, frame in splits.items()
-        }
-    with timed("train", timings):
-        model = fit_model(processed["train"], params["train"])
+        tables = ingest.run(ingest.read_source(params["ingest"].source), params["ingest"])
+    with timed("late-split", timings):
+        splits, _ = split.run(tables["flights"], params["split"])
+    with timed("late-featurize", timings):
+        side = {name: tables[name] for name in SIDE_TABLES}
+        processed = featurize.run(splits, tables["flights"], side, params["featurize"])
+    with timed("late-train", timings):
+        model = train.run(processed["train"], params["train"])
         saved = model_bytes(model)
-    with timed("evaluate", timings):
-        metrics = {}
-        for name in EVALUATED_SPLITS:
-            metrics[name], _ = evaluate_split(model, processed[name], params["evaluate"])
-        feature_importance(model, processed["valid"], params["evaluate"])
-    with timed("predict", timings):
+    with timed("late-evaluate", timings):
+        frames = {name: processed[name] for name in evaluate.EVALUATED_SPLITS}
+        metrics, _ = evaluate.run(model, frames, params["evaluate"])
+    with timed("late-predict", timings):
+        summary = summarise_schedule(tables["flights"])
         score_flights(
             model, splits["test"], summary, side, params["featurize"], params["evaluate"].threshold
         )
-    with timed("drift", timings):
-        later = [check_table(processed[name], FEATURE_SCHEMA, name) for name in ("valid", "test")]
-        by_month = drift_by_month(processed["train"], pd.concat(later), params["drift"].bins)
-        psi_rows(by_month), largest_psi(by_month)
-    with timed("card", timings):
-        facts = card_facts(
-            {"models/model.skops": hashlib.md5(saved).hexdigest()},
+    with timed("late-drift", timings):
+        later = pd.concat([processed[name] for name in SPLITS[1:]], ignore_index=True)
+        drift.run(processed["train"], later, params["drift"])
+    with timed("late-card", timings):
+        card.run(
+            {MODEL_FILE.as_posix(): hashlib.md5(saved).hexdigest()},
             {name: dataclasses.asdict(value) for name, value in params.items()},
             metrics,
             library_versions(["scikit-learn", "numpy", "pandas"]),
         )
-        render_card(facts)
     return metrics
 
 

@@ -8,9 +8,9 @@ copy), with the project's own ``dvc`` and stage commands, side by side in one ru
 1. ``dvc repro -f`` of the whole pipeline against ``python -m benchmarks.in_process``, the same
    stage functions in one process with no files between them (the floor), interleaved;
 2. a no-op ``dvc repro`` (everything up to date);
-3. ``dvc repro`` after one ``train`` param change (``train.seed``, toggled each time);
+3. ``dvc repro`` after one training param change (``late.train.seed``, toggled each time);
 4. each stage's command on its own: time and peak memory, beside its part of the floor;
-5. scoring a million flights with ``stages.predict`` (``benchmarks.predict_memory``);
+5. scoring a million flights with ``stages.late.predict`` (``benchmarks.predict_memory``);
 6. each stage on the flights table replicated 1x, 3x and 10x (``ingest.source`` pointing
    at a directory of CSV files);
 7. measure 1 again on the flights replicated 3x: is the pipeline's cost fixed, or does it grow?
@@ -40,7 +40,7 @@ from ruamel.yaml import YAML
 from benchmarks.measure import MIB, Run, machine, median, run_measured
 from benchmarks.predict_memory import predict_section
 from stages.ingest import find_table_file, package_data_dir
-from stages.schema import RAW_TABLES
+from stages.raw import RAW_TABLES
 from tools.project_copy import REPO_ROOT, copy_project
 
 GIB = 1024 * MIB
@@ -70,12 +70,17 @@ def dvc(root: Path, *args: str) -> Run:
     return measure([sys.executable, "-m", "dvc", *args], root)
 
 
-def set_param(root: Path, section: str, key: str, value: object) -> None:
-    """Set ``section.key`` in the project's params.yaml, keeping its comments."""
+def set_param(root: Path, key: str, value: object) -> None:
+    """Set the dotted ``key`` (``late.train.seed``) in the project's params.yaml, keeping its
+    comments."""
     yaml = YAML()
     path = root / "params.yaml"
     document = yaml.load(path)
-    document[section][key] = value
+    *sections, last = key.split(".")
+    holder = document
+    for section in sections:
+        holder = holder[section]
+    holder[last] = value
     with path.open("w") as handle:
         yaml.dump(document, handle)
 
@@ -84,7 +89,7 @@ def new_project(root: Path, source: Path | None = None) -> Path:
     """A committed copy of this project at ``root``, reading ``source`` if given."""
     copy_project(root)
     if source is not None:
-        set_param(root, "ingest", "source", str(source))
+        set_param(root, "ingest.source", str(source))
     for command in (["git", "init", "-q", "-b", "main"], ["git", "add", "-A"],
                     ["git", "commit", "-q", "-m", "benchmark"]):  # fmt: skip
         subprocess.run(command, cwd=root, env=dvc_env(), check=True, capture_output=True)
@@ -170,7 +175,7 @@ def overhead_section(root: Path, repeats: int) -> tuple[list[str], tuple[list[Ru
     no_op = repeat(repeats, lambda: dvc(root, "repro"))
     incremental = []
     for index in range(repeats):
-        set_param(root, "train", "seed", 43 + index)
+        set_param(root, "late.train.seed", 43 + index)
         incremental.append(dvc(root, "repro"))
     stage_runs = [run_stages(root) for _ in range(repeats)]
     ratio = seconds(forced) / seconds(floor)
@@ -188,7 +193,7 @@ def overhead_section(root: Path, repeats: int) -> tuple[list[str], tuple[list[Ru
         f"| {seconds(floor):.1f} | {peak_mib(floor):.0f} | 1.00 |",
         f"| no-op `dvc repro` (all up to date) | {seconds(no_op):.1f} | {peak_mib(no_op):.0f} "
         f"| {seconds(no_op) / seconds(forced):.2f} of the full run |",
-        f"| `dvc repro` after a `train.seed` change | {seconds(incremental):.1f} "
+        f"| `dvc repro` after a `late.train.seed` change | {seconds(incremental):.1f} "
         f"| {peak_mib(incremental):.0f} | {seconds(incremental) / seconds(forced):.2f} of the "
         "full run |",
         "",

@@ -1,4 +1,4 @@
-"""Benchmark: scoring a million flights with ``python -m stages.predict``, time and peak memory.
+"""Benchmark: scoring a million flights with ``python -m stages.late.predict``: time, peak memory.
 
     python -m benchmarks.predict_memory [--flights 1000000] [--repeats 3]
 
@@ -20,14 +20,15 @@ from pathlib import Path
 import pandas as pd
 
 from benchmarks.measure import MIB, machine, median, run_measured
-from stages.predict import DEFAULT_CHUNK_ROWS
+from stages.late.predict import DEFAULT_CHUNK_ROWS
+from stages.raw import raw_path
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def make_input(project: Path, directory: Path, n_flights: int) -> dict[str, Path]:
     """``n_flights`` flights (the project's raw table repeated) as Parquet and CSV files."""
-    flights = pd.read_parquet(project / "data" / "raw" / "flights.parquet")
+    flights = pd.read_parquet(project / raw_path("flights"))
     copies = -(-n_flights // len(flights))
     many = pd.concat([flights] * copies, ignore_index=True).head(n_flights)
     paths = {"parquet": directory / "flights.parquet", "csv": directory / "flights.csv"}
@@ -41,7 +42,7 @@ def predict_section(project: Path, n_flights: int, repeats: int) -> list[str]:
     lines = [
         f"## Scoring {n_flights:,} flights",
         "",
-        f"`python -m stages.predict` on the raw flights table repeated to {n_flights:,} rows, "
+        f"`python -m stages.late.predict` on the raw flights table repeated to {n_flights:,} rows, "
         f"{repeats} runs per case, medians. The one-chunk case shows what chunks save.",
         "",
         "| case | time (s) | peak memory (MiB) | progress lines |",
@@ -57,7 +58,7 @@ def predict_section(project: Path, n_flights: int, repeats: int) -> list[str]:
         }
         for name, (source, chunk_rows) in cases.items():
             command = [
-                sys.executable, "-m", "stages.predict", "--input", str(source),
+                sys.executable, "-m", "stages.late.predict", "--input", str(source),
                 "--output", str(directory / "out.parquet"), "--chunk-rows", str(chunk_rows),
             ]  # fmt: skip
             runs = [run_measured(command, cwd=project) for _ in range(repeats)]

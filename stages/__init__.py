@@ -1,1 +1,2 @@
-"""The flight-delay pipeline: one module per DVC stage plus a few light shared modules."""
+"""The research monorepo's code: the core (``stages.core``), the shared raw data (``stages.raw``
+and its stage ``stages.ingest``), and one sub-package per research project (``stages.late``)."""

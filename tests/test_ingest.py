@@ -13,14 +13,14 @@ import fsspec
 import pandas as pd
 import pytest
 
-from stages.errors import StageError
+from stages.core.errors import StageError
+from stages.core.io import read_csv_as_strings
 from stages.ingest import (
     find_table_file,
     package_data_dir,
     resolve_source,
     sample_flights,
 )
-from stages.io import read_csv_as_strings
 from tests.conftest import make_raw_tables, run_module, write_csv_source, write_params
 
 LOCAL = fsspec.filesystem("file")
@@ -79,7 +79,7 @@ def test_sample_is_deterministic_and_keeps_row_order() -> None:
 def source_project(tmp_path: Path) -> Path:
     """A project directory whose params point ingest at a CSV source directory inside it."""
     write_csv_source(tmp_path / "source", make_raw_tables(flights_per_month=5))
-    write_params(tmp_path, ingest={"source": str(tmp_path / "source")})
+    write_params(tmp_path, {"ingest": {"source": str(tmp_path / "source")}})
     return tmp_path
 
 
@@ -132,7 +132,7 @@ def test_bad_source_keeps_previous_outputs(source_project: Path) -> None:
 
 
 def test_malformed_params_value_stops_with_key(source_project: Path) -> None:
-    write_params(source_project, ingest={"source": "x", "sample_frac": "half"})
+    write_params(source_project, {"ingest": {"source": "x", "sample_frac": "half"}})
     result = run_module("ingest", source_project)
     assert result.returncode == 1
     assert "params.yaml: 'ingest.sample_frac' must be float, got str 'half'" in result.stderr

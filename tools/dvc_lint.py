@@ -1,17 +1,26 @@
-"""Check that ``dvc.yaml`` declares exactly what each stage's code imports and reads.
+"""Check that ``dvc.yaml`` declares exactly what each stage's code imports and reads; write the
+module deps that it can.
 
-For every stage ``python -m stages.<name>``, the ``stages`` modules it imports (transitively, found
+For every stage ``python -m stages.<...>``, the ``stages`` modules it imports (transitively, found
 by parsing the code, not by running it) must be its ``stages/`` deps, and the params sections it
-loads with ``load_params("<section>")`` must be its ``params``. A missing entry means DVC would not
-re-run the stage when that module or param changes; a surplus one re-runs it for nothing.
+loads with ``load_params("<key>", ...)`` must be its ``params``. A missing entry means DVC would
+not re-run the stage when that module or param changes; a surplus one re-runs it for nothing.
 
-Run with ``make check`` or ``python -m tools.dvc_lint``; exits 1 and names each stage and entry
-at fault.
+The monorepo's rules are checked too: a project's stages (modules of ``stages.<project>``) are
+named ``<project>-...`` and read only their own project's sections and shared ones (``ingest``);
+a shared stage reads no project's section; and every section of ``params.yaml`` is read by some
+stage (an orphan section is a typo or a leftover).
+
+    python -m tools.dvc_lint          check (make check); exit 1 naming each stage and entry
+    python -m tools.dvc_lint --fix    rewrite every stage's module deps in place (make fix),
+                                      keeping comments and order, then check
 """
 
 from __future__ import annotations
 
+import argparse
 import ast
+import io
 import re
 import sys
 from collections.abc import Mapping
@@ -21,45 +30,74 @@ from typing import Any
 from ruamel.yaml import YAML
 
 PACKAGE = "stages"
+# The project-agnostic package inside PACKAGE: not a project.
+CORE = "core"
 PARAMS_FILE = "params.yaml"
-CMD_PATTERN = re.compile(rf"^python -m ({PACKAGE}\.\w+)(\s|$)")
+PIPELINE_FILE = "dvc.yaml"
+CMD_PATTERN = re.compile(rf"^python -m ({PACKAGE}(?:\.\w+)+)(\s|$)")
 
 
-def module_path(module: str) -> str:
-    """The repository path of a module name: ``stages.io`` -> ``stages/io.py``."""
-    return module.replace(".", "/") + ".py"
+def is_package(module: str, sources: Mapping[str, str]) -> bool:
+    """Whether ``module`` is a package: the top one, or one other modules live in."""
+    return module == PACKAGE or any(name.startswith(f"{module}.") for name in sources)
 
 
-def _absolute(node: ast.ImportFrom, current: str) -> str:
+def module_path(module: str, sources: Mapping[str, str] | None = None) -> str:
+    """The repository path of a module: ``stages.core.io`` -> ``stages/core/io.py``, a package
+    ``stages.late`` -> ``stages/late/__init__.py``."""
+    base = module.replace(".", "/")
+    if sources is not None and is_package(module, sources):
+        return f"{base}/__init__.py"
+    return f"{base}.py"
+
+
+def project_names(sources: Mapping[str, str]) -> set[str]:
+    """The projects: every sub-package of ``stages`` but the core."""
+    return {
+        name.split(".")[1]
+        for name in sources
+        if name.count(".") == 1 and is_package(name, sources) and name.split(".")[1] != CORE
+    }
+
+
+def stage_project(entry: str, projects: set[str]) -> str | None:
+    """The project a stage module belongs to, or None for a shared stage (``stages.ingest``)."""
+    parts = entry.split(".")
+    return parts[1] if len(parts) > 2 and parts[1] in projects else None
+
+
+def _absolute(node: ast.ImportFrom, current: str, package: bool) -> str:
     """The absolute module an ``ImportFrom`` names, resolving relative imports from ``current``."""
     if node.level == 0:
         return node.module or ""
-    parent = current.split(".")[: -node.level]
+    # `from . import x` in a package's __init__ means the package itself.
+    parts = current.split(".")
+    parent = parts[: len(parts) - node.level + (1 if package else 0)]
     return ".".join([*parent, node.module] if node.module else parent)
 
 
-def imported_modules(source: str, current: str, known: set[str]) -> set[str]:
+def imported_modules(source: str, current: str, known: set[str], package: bool = False) -> set[str]:
     """The modules of ``known`` that the code ``source`` of module ``current`` imports."""
     found = set()
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
-            base = _absolute(node, current)
-            # `from stages import io` imports the module stages.io; `from stages.io import x`
-            # imports stages.io itself.
+            base = _absolute(node, current, package)
+            # `from stages.core import io` imports the module stages.core.io;
+            # `from stages.core.io import x` imports stages.core.io itself.
             names = [base, *(f"{base}.{alias.name}" for alias in node.names)]
         else:
             continue
         for name in names:
-            # `import stages.io` also imports the package `stages` itself.
+            # `import stages.core.io` also imports the packages `stages` and `stages.core`.
             parts = name.split(".")
             found.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
     return found & known
 
 
 def module_closure(entry: str, sources: Mapping[str, str]) -> set[str]:
-    """``entry`` and every module of ``sources`` it imports, directly or not, package included."""
+    """``entry`` and every module of ``sources`` it imports, directly or not, packages included."""
     known = set(sources)
     seen: set[str] = set()
     pending = [entry, *(m for m in known if entry.startswith(f"{m}."))]
@@ -68,12 +106,13 @@ def module_closure(entry: str, sources: Mapping[str, str]) -> set[str]:
         if module in seen:
             continue
         seen.add(module)
-        pending.extend(imported_modules(sources[module], module, known) - seen)
+        imported = imported_modules(sources[module], module, known, is_package(module, sources))
+        pending.extend(imported - seen)
     return seen
 
 
 def params_sections_read(source: str, module: str) -> set[str]:
-    """Sections the code loads with ``load_params("<section>")``; ValueError if not a literal."""
+    """Key paths the code loads with ``load_params("<key>", ...)``; ValueError if not a literal."""
     sections = set()
     for node in ast.walk(ast.parse(source)):
         if not isinstance(node, ast.Call):
@@ -106,52 +145,177 @@ def _dep_path(entry: Any) -> str:
     return str(next(iter(entry))) if isinstance(entry, Mapping) else str(entry)
 
 
-def check_stage(name: str, stage: Mapping[str, Any], sources: Mapping[str, str]) -> list[str]:
-    """Problems with one stage's declared module deps and params; empty when it is exact."""
-    match = CMD_PATTERN.match(str(stage.get("cmd", "")))
-    if not match:
-        return [
-            f"stage '{name}': cmd must be 'python -m {PACKAGE}.<module>', got {stage.get('cmd')!r}"
-        ]
-    entry = match.group(1)
-    if entry not in sources:
-        return [f"stage '{name}': cmd runs {entry}, but {module_path(entry)} does not exist"]
-    problems = []
-    modules = module_closure(entry, sources)
-    expected = {module_path(m) if m != PACKAGE else f"{PACKAGE}/__init__.py" for m in modules}
-    deps = {_dep_path(d) for d in stage.get("deps", []) or []}
-    declared = {d for d in deps if d.startswith(f"{PACKAGE}/")}
-    for path in sorted(expected - declared):
-        problems.append(f"stage '{name}': missing dep {path} (imported by {entry})")
-    for path in sorted(declared - expected):
-        problems.append(f"stage '{name}': surplus dep {path} (not imported by {entry})")
+def stage_entry(stage: Mapping[str, Any]) -> str | None:
+    """The module a stage's cmd runs (``python -m <module> ...``), or None if it runs none."""
+    match = CMD_PATTERN.match(" ".join(str(stage.get("cmd", "")).split()))
+    return match.group(1) if match else None
 
-    try:
-        read = set().union(*(params_sections_read(sources[m], m) for m in modules))
-    except ValueError as error:
-        return [*problems, f"stage '{name}': {error}"]
-    keys = declared_params(stage.get("params", []) or [])
+
+def expected_module_deps(entry: str, sources: Mapping[str, str]) -> list[str]:
+    """The module files a stage running ``entry`` reads, sorted: its module and every module
+    and package it imports."""
+    return sorted(module_path(m, sources) for m in module_closure(entry, sources))
+
+
+def _params_problems(
+    name: str, entry: str, keys: list[str], read: set[str], projects: set[str]
+) -> list[str]:
+    """Problems with one stage's declared params ``keys`` against the key paths it ``read``s."""
+    problems = []
     for key in sorted(keys):
-        section = key.split(".")[0]
-        if "." in key and section in read:
+        if key in read:
+            continue
+        if any(key.startswith(f"{section}.") for section in read):
             problems.append(
-                f"stage '{name}': params entry '{key}' names one key, but the stage reads the "
-                f"whole section '{section}': declare '{section}', so that a new or misspelled "
-                "key re-runs it"
+                f"stage '{name}': params entry '{key}' names one key, but the stage reads a "
+                f"whole section that holds it: declare "
+                f"'{next(s for s in sorted(read) if key.startswith(f'{s}.'))}', so that a new or "
+                "misspelled key re-runs it"
             )
-        elif section not in read:
+        else:
             problems.append(f"stage '{name}': surplus params '{key}' (the code does not read it)")
-    for section in sorted(read - {key.split(".")[0] for key in keys}):
+    for section in sorted(read - set(keys)):
         problems.append(f"stage '{name}': missing params '{section}' (read by {entry})")
+    project = stage_project(entry, projects)
+    for section in sorted(read):
+        owner = section.split(".")[0]
+        if owner in projects and owner != project:
+            whose = f"project '{project}'" if project else "a shared stage"
+            problems.append(
+                f"stage '{name}': reads '{section}', a section of project '{owner}'; {whose} "
+                "reads only its own sections and shared ones"
+            )
     return problems
 
 
-def check_pipeline(pipeline: Mapping[str, Any], sources: Mapping[str, str]) -> list[str]:
-    """Problems with every stage of a parsed dvc.yaml."""
+def check_stage(
+    name: str, stage: Mapping[str, Any], sources: Mapping[str, str], projects: set[str]
+) -> list[str]:
+    """Problems with one stage's name, declared module deps and params; empty when exact."""
+    entry = stage_entry(stage)
+    if entry is None:
+        return [
+            f"stage '{name}': cmd must be 'python -m {PACKAGE}.<module>', got {stage.get('cmd')!r}"
+        ]
+    if entry not in sources:
+        return [f"stage '{name}': cmd runs {entry}, but {module_path(entry)} does not exist"]
+    problems = []
+    project = stage_project(entry, projects)
+    if project is not None and not name.startswith(f"{project}-"):
+        problems.append(
+            f"stage '{name}': runs {entry} of project '{project}'; name it '{project}-...'"
+        )
+    expected = set(expected_module_deps(entry, sources))
+    deps = {_dep_path(d) for d in stage.get("deps", []) or []}
+    declared = {d for d in deps if d.startswith(f"{PACKAGE}/")}
+    for path in sorted(expected - declared):
+        problems.append(f"stage '{name}': missing dep {path} (imported by {entry}; make fix)")
+    for path in sorted(declared - expected):
+        problems.append(f"stage '{name}': surplus dep {path} (not imported by {entry}; make fix)")
+    try:
+        read = set().union(
+            *(params_sections_read(sources[m], m) for m in module_closure(entry, sources))
+        )
+    except ValueError as error:
+        return [*problems, f"stage '{name}': {error}"]
+    keys = declared_params(stage.get("params", []) or [])
+    return problems + _params_problems(name, entry, keys, read, projects)
+
+
+def unread_sections(document: Mapping[str, Any], read: set[str], prefix: str = "") -> list[str]:
+    """Key paths of ``document`` that no stage reads: a section read whole covers all below it;
+    one read in part must have each of its sub-sections read."""
+    unread = []
+    for key, value in document.items():
+        path = f"{prefix}{key}"
+        if path in read:
+            continue
+        if isinstance(value, Mapping) and any(r.startswith(f"{path}.") for r in read):
+            unread += unread_sections(value, read, f"{path}.")
+        else:
+            unread.append(path)
+    return unread
+
+
+def sections_read(pipeline: Mapping[str, Any], sources: Mapping[str, str]) -> set[str]:
+    """Every params key path the stages' code loads."""
+    read: set[str] = set()
+    for stage in (pipeline.get("stages") or {}).values():
+        entry = stage_entry(stage)
+        if entry in sources:
+            for module in module_closure(entry, sources):
+                try:
+                    read |= params_sections_read(sources[module], module)
+                except ValueError:
+                    continue  # reported by check_stage
+    return read
+
+
+def check_pipeline(
+    pipeline: Mapping[str, Any], sources: Mapping[str, str], params: Mapping[str, Any] | None = None
+) -> list[str]:
+    """Problems with every stage of a parsed dvc.yaml, and (given the parsed params.yaml) with
+    its sections no stage reads."""
+    projects = project_names(sources)
     stages = pipeline.get("stages") or {}
-    return [
-        problem for name, stage in stages.items() for problem in check_stage(name, stage, sources)
+    problems = [
+        problem
+        for name, stage in stages.items()
+        for problem in check_stage(name, stage, sources, projects)
     ]
+    if params is not None:
+        for path in unread_sections(params, sections_read(pipeline, sources)):
+            problems.append(
+                f"{PARAMS_FILE}: section '{path}' is read by no stage: delete it, or load it in "
+                "the stage that needs it"
+            )
+    return problems
+
+
+def _round_trip_yaml() -> YAML:
+    """A ruamel.yaml that writes dvc.yaml back in its own layout, comments and all."""
+    yaml = YAML()
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.width = 4096
+    yaml.preserve_quotes = True
+    return yaml
+
+
+def fix_stage_deps(stage: Any, expected: list[str]) -> bool:
+    """Make the ``stages/`` deps of a round-trip stage mapping exactly ``expected``, where the
+    first of them was (or first of all), other deps kept in order; True if anything changed."""
+    deps = stage.get("deps")
+    if deps is None:
+        position = list(stage).index("cmd") + 1 if "cmd" in stage else 0
+        stage.insert(position, "deps", [])
+        deps = stage["deps"]
+    paths = [_dep_path(d) for d in deps]
+    modules = [i for i, path in enumerate(paths) if path.startswith(f"{PACKAGE}/")]
+    if [paths[i] for i in modules] == expected:
+        return False
+    first = modules[0] if modules else 0
+    for index in reversed(modules):
+        del deps[index]
+    for offset, path in enumerate(expected):
+        deps.insert(first + offset, path)
+    return True
+
+
+def fix_pipeline_text(text: str, sources: Mapping[str, str]) -> tuple[str, list[str]]:
+    """dvc.yaml's text with every stage's module deps rewritten from the code, and the names of
+    the stages that changed."""
+    yaml = _round_trip_yaml()
+    document = yaml.load(text)
+    changed = []
+    for name, stage in (document.get("stages") or {}).items():
+        entry = stage_entry(stage)
+        if entry in sources and fix_stage_deps(stage, expected_module_deps(entry, sources)):
+            changed.append(str(name))
+    if not changed:
+        return text, []
+    stream = io.StringIO()
+    yaml.dump(document, stream)
+    return stream.getvalue(), changed
 
 
 def read_sources(root: Path) -> dict[str, str]:
@@ -164,14 +328,29 @@ def read_sources(root: Path) -> dict[str, str]:
     return sources
 
 
-def main(root: Path = Path()) -> int:
-    """Lint ``root``/dvc.yaml against the code; print the problems; 1 if any, else 0."""
-    pipeline = YAML(typ="safe", pure=True).load((root / "dvc.yaml").read_text(encoding="utf-8"))
-    problems = check_pipeline(pipeline, read_sources(root))
+def main(argv: list[str] | None = None, root: Path = Path()) -> int:
+    """Lint (or with --fix, first rewrite) ``root``/dvc.yaml; print the problems; 1 if any."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fix", action="store_true", help="rewrite the module deps in dvc.yaml")
+    args = parser.parse_args(argv)
+    sources = read_sources(root)
+    pipeline_file = root / PIPELINE_FILE
+    text = pipeline_file.read_text(encoding="utf-8")
+    if args.fix:
+        text, changed = fix_pipeline_text(text, sources)
+        if changed:
+            pipeline_file.write_text(text, encoding="utf-8")
+        print(f"{PIPELINE_FILE}: module deps rewritten for {len(changed)} stages {changed}")
+    safe = YAML(typ="safe", pure=True)
+    pipeline = safe.load(text)
+    params = safe.load((root / PARAMS_FILE).read_text(encoding="utf-8")) or {}
+    problems = check_pipeline(pipeline, sources, params)
     for problem in problems:
-        print(f"dvc.yaml: {problem}", file=sys.stderr)
+        prefix = "" if problem.startswith(f"{PARAMS_FILE}:") else f"{PIPELINE_FILE}: "
+        print(f"{prefix}{problem}", file=sys.stderr)
     if not problems:
-        print(f"dvc.yaml: {len(pipeline.get('stages') or {})} stages declare exactly what they use")
+        count = len(pipeline.get("stages") or {})
+        print(f"{PIPELINE_FILE}: {count} stages declare exactly what they use")
     return 1 if problems else 0
 
 

@@ -1,4 +1,5 @@
-"""Check the notebooks: committed without outputs, and importing the stages' code, not copying it.
+"""Check the notebooks (``notebooks/<project>/``): committed without outputs, and importing the
+stages' code, not copying it.
 
 A function defined in a notebook under the name of a function in ``stages/`` is a copy that will
 drift from the pipeline: the notebook must import it instead. Run with ``make check`` or
@@ -63,11 +64,21 @@ def stage_function_names(sources: Mapping[str, str]) -> set[str]:
     return set().union(*(defined_functions(source) for source in sources.values()))
 
 
+def notebook_paths(root: Path) -> list[Path]:
+    """Every notebook under ``root``/notebooks (one folder per project), Jupyter's checkpoint
+    copies left out."""
+    return sorted(
+        path
+        for path in (root / NOTEBOOK_DIR).rglob("*.ipynb")
+        if ".ipynb_checkpoints" not in path.parts
+    )
+
+
 def check_notebooks(root: Path) -> list[str]:
     """Problems with every notebook under ``root``/notebooks."""
     names = stage_function_names(read_sources(root))
     problems = []
-    for path in sorted((root / NOTEBOOK_DIR).glob("*.ipynb")):
+    for path in notebook_paths(root):
         notebook = json.loads(path.read_text(encoding="utf-8"))
         relative = str(path.relative_to(root))
         problems += saved_outputs(notebook, relative) + copied_functions(notebook, names, relative)
@@ -80,7 +91,7 @@ def main(root: Path = Path()) -> int:
     for problem in problems:
         print(problem, file=sys.stderr)
     if not problems:
-        count = len(list((root / NOTEBOOK_DIR).glob("*.ipynb")))
+        count = len(notebook_paths(root))
         print(f"{NOTEBOOK_DIR}: {count} notebooks, no outputs, no copies of stage functions")
     return 1 if problems else 0
 

@@ -9,16 +9,16 @@ import sys
 from pathlib import Path
 
 from benchmarks.pipeline import stage_commands
-from tests.pipeline.conftest import STAGES, Repo
+from tests.conftest import STAGES, Repo
 from tools.project_copy import REPO_ROOT
 
 
 def test_stage_commands_are_those_dvc_runs() -> None:
     commands = stage_commands(REPO_ROOT)
     assert list(commands) == STAGES
-    assert commands["train"] == ["python", "-m", "stages.train"]
-    assert commands["predict"][:3] == ["python", "-m", "stages.predict"]
-    assert "--schedule" in commands["predict"]
+    assert commands["late-train"] == ["python", "-m", "stages.late.train"]
+    assert commands["late-predict"][:3] == ["python", "-m", "stages.late.predict"]
+    assert "--schedule" in commands["late-predict"]
 
 
 def test_in_process_floor_computes_the_pipelines_metrics(repo: Repo, tmp_path: Path) -> None:
@@ -28,10 +28,10 @@ def test_in_process_floor_computes_the_pipelines_metrics(repo: Repo, tmp_path: P
     result = repo.run(sys.executable, "-m", "benchmarks.in_process", "--timings", str(timings))
     found = re.search(r"test ROC AUC (\S+)", result.stderr)
     assert found, result.stderr
-    metrics = json.loads((repo.root / "metrics" / "metrics.json").read_text())
+    metrics = json.loads((repo.root / "metrics" / "late" / "metrics.json").read_text())
     assert float(found.group(1)) == metrics["test"]["roc_auc"]
     assert repo.is_clean()  # it wrote nothing in the project
     seconds = json.loads(timings.read_text())
     assert list(seconds) == ["setup", *STAGES]
     assert all(value >= 0 for value in seconds.values())
-    assert seconds["train"] > seconds["card"]  # fitting a model outweighs writing a page
+    assert seconds["late-train"] > seconds["late-card"]  # fitting a model outweighs writing a page

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.pipeline.conftest import STAGES, Repo, ran_stages
+from tests.conftest import STAGES, Repo, ran_stages
 from tests.pipeline.s3_server import S3Server, free_port
 
 OUTPUT_DIRS = ("data", "models", "metrics")

@@ -1,10 +1,13 @@
-"""The dvc.yaml lint: the repository passes, and each kind of drift is caught and named."""
+"""The dvc.yaml lint: the repository passes; each kind of drift is caught and named; ``--fix``
+writes the module deps back in place."""
 
 from __future__ import annotations
 
 import copy
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,14 +16,20 @@ from ruamel.yaml import YAML
 from tests.conftest import REPO_ROOT
 from tools.dvc_lint import (
     check_pipeline,
+    fix_pipeline_text,
     imported_modules,
+    main,
     module_closure,
     params_sections_read,
+    project_names,
     read_sources,
+    unread_sections,
 )
 
 SOURCES = read_sources(REPO_ROOT)
-PIPELINE = YAML(typ="safe", pure=True).load((REPO_ROOT / "dvc.yaml").read_text())
+PIPELINE_TEXT = (REPO_ROOT / "dvc.yaml").read_text()
+PIPELINE = YAML(typ="safe", pure=True).load(PIPELINE_TEXT)
+PARAMS = YAML(typ="safe", pure=True).load((REPO_ROOT / "params.yaml").read_text())
 
 
 def pipeline() -> dict[str, Any]:
@@ -28,7 +37,7 @@ def pipeline() -> dict[str, Any]:
 
 
 def test_repository_pipeline_declares_exactly_what_the_code_uses() -> None:
-    assert check_pipeline(PIPELINE, SOURCES) == []
+    assert check_pipeline(PIPELINE, SOURCES, PARAMS) == []
 
 
 def test_make_check_passes_on_the_repository() -> None:
@@ -36,90 +45,178 @@ def test_make_check_passes_on_the_repository() -> None:
         [sys.executable, "-m", "tools.dvc_lint"], cwd=REPO_ROOT, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stderr
-    assert "8 stages declare exactly what they use" in result.stdout
+    assert f"{len(PIPELINE['stages'])} stages declare exactly what they use" in result.stdout
+
+
+def test_projects_are_the_sub_packages_but_the_core() -> None:
+    assert "late" in project_names(SOURCES)
+    assert "core" not in project_names(SOURCES)
 
 
 @pytest.mark.parametrize(
     ("source", "expected"),
     [
-        ("import stages.io", {"stages", "stages.io"}),
-        ("import stages.io as sio", {"stages", "stages.io"}),
-        ("from stages import io, schema", {"stages", "stages.io", "stages.schema"}),
-        ("from stages.io import write_json", {"stages", "stages.io"}),
-        ("from . import io", {"stages", "stages.io"}),
-        ("from .schema import LABEL", {"stages", "stages.schema"}),
-        ("def f():\n    from stages import model_io\n", {"stages", "stages.model_io"}),
+        ("import stages.core.io", {"stages", "stages.core", "stages.core.io"}),
+        ("import stages.core.io as sio", {"stages", "stages.core", "stages.core.io"}),
+        ("from stages.core import io, tables", {"stages", "stages.core", "stages.core.io", "stages.core.tables"}),
+        ("from stages.core.io import write_json", {"stages", "stages.core", "stages.core.io"}),
+        ("from . import contract", {"stages", "stages.late", "stages.late.contract"}),
+        ("from .paths import MODEL_FILE", {"stages", "stages.late", "stages.late.paths"}),
+        ("from ..core import io", {"stages", "stages.core", "stages.core.io"}),
+        ("def f():\n    from stages.core import model_io\n", {"stages", "stages.core", "stages.core.model_io"}),
         ("import pandas\nfrom os import path", set()),
     ],
-)
+)  # fmt: skip
 def test_imported_modules_forms(source: str, expected: set[str]) -> None:
-    assert imported_modules(source, "stages.split", set(SOURCES)) == expected
+    assert imported_modules(source, "stages.late.split", set(SOURCES)) == expected
 
 
-def test_closure_is_transitive() -> None:
-    # evaluate imports io, which imports schema, which imports errors
-    closure = module_closure("stages.evaluate", SOURCES)
-    assert {"stages", "stages.io", "stages.schema", "stages.errors", "stages.model_io"} <= closure
-    assert "stages.train" not in closure
+def test_closure_is_transitive_and_holds_the_packages() -> None:
+    # evaluate imports core.io, which imports core.tables, which imports core.errors
+    closure = module_closure("stages.late.evaluate", SOURCES)
+    assert {"stages", "stages.core", "stages.late", "stages.core.io", "stages.core.tables",
+            "stages.core.errors", "stages.core.model_io"} <= closure  # fmt: skip
+    assert "stages.late.train" not in closure
 
 
 def test_new_import_in_a_stage_module_is_caught() -> None:
     sources = {
         **SOURCES,
-        "stages.split": SOURCES["stages.split"] + "\nfrom stages import model_io\n",
+        "stages.late.split": SOURCES["stages.late.split"] + "\nfrom stages.core import model_io\n",
     }
     assert check_pipeline(pipeline(), sources) == [
-        "stage 'split': missing dep stages/model_io.py (imported by stages.split)"
+        "stage 'late-split': missing dep stages/core/model_io.py (imported by stages.late.split; "
+        "make fix)"
     ]
 
 
 def test_new_transitive_import_is_caught_in_every_stage_using_it() -> None:
-    sources = {**SOURCES, "stages.schema": SOURCES["stages.schema"] + "\nimport stages.model_io\n"}
+    sources = {
+        **SOURCES,
+        "stages.core.tables": SOURCES["stages.core.tables"] + "\nimport stages.core.model_io\n",
+    }
     problems = check_pipeline(pipeline(), sources)
     stages = {p.split("'")[1] for p in problems}
     # train, evaluate and predict declare it already
-    assert stages == {"ingest", "split", "featurize", "drift", "card"}
-    assert all("missing dep stages/model_io.py" in p for p in problems)
+    assert stages == {"ingest", "late-split", "late-featurize", "late-drift", "late-card"}
+    assert all("missing dep stages/core/model_io.py" in p for p in problems)
 
 
 def test_new_params_section_read_in_code_is_caught() -> None:
-    extra = '\ndef more():\n    return load_params("train")\n'
-    sources = {**SOURCES, "stages.evaluate": SOURCES["stages.evaluate"] + extra}
+    extra = '\ndef more():\n    return load_params("late.train", object)\n'
+    sources = {**SOURCES, "stages.late.evaluate": SOURCES["stages.late.evaluate"] + extra}
     assert check_pipeline(pipeline(), sources) == [
-        "stage 'evaluate': missing params 'train' (read by stages.evaluate)"
+        "stage 'late-evaluate': missing params 'late.train' (read by stages.late.evaluate)"
     ]
 
 
 def test_surplus_dep_and_params_are_caught() -> None:
     changed = pipeline()
-    changed["stages"]["split"]["deps"].append("stages/model_io.py")
-    changed["stages"]["split"]["params"].append("train")
+    changed["stages"]["late-split"]["deps"].append("stages/core/model_io.py")
+    changed["stages"]["late-split"]["params"].append("late.train")
     assert check_pipeline(changed, SOURCES) == [
-        "stage 'split': surplus dep stages/model_io.py (not imported by stages.split)",
-        "stage 'split': surplus params 'train' (the code does not read it)",
-    ]
-
-
-def test_removed_dep_is_caught() -> None:
-    changed = pipeline()
-    changed["stages"]["train"]["deps"].remove("stages/io.py")
-    assert check_pipeline(changed, SOURCES) == [
-        "stage 'train': missing dep stages/io.py (imported by stages.train)"
+        "stage 'late-split': surplus dep stages/core/model_io.py (not imported by "
+        "stages.late.split; make fix)",
+        "stage 'late-split': surplus params 'late.train' (the code does not read it)",
     ]
 
 
 def test_single_key_params_entry_for_a_whole_section_read_is_caught() -> None:
     changed = pipeline()
-    changed["stages"]["train"]["params"] = ["train.model"]
-    (problem,) = check_pipeline(changed, SOURCES)
-    assert "params entry 'train.model' names one key" in problem and "declare 'train'" in problem
+    changed["stages"]["late-train"]["params"] = ["late.train.model"]
+    problems = check_pipeline(changed, SOURCES)
+    assert any(
+        "params entry 'late.train.model' names one key" in p and "declare 'late.train'" in p
+        for p in problems
+    )
+
+
+def test_a_stage_reading_another_projects_section_is_caught() -> None:
+    """A second project's stage that loads a section of `late`, declared or not, fails."""
+    sources = {
+        **SOURCES,
+        "stages.other": "",
+        "stages.other.train": 'load_params("late.train", object)\n',
+    }
+    changed = pipeline()
+    changed["stages"]["other-train"] = {
+        "cmd": "python -m stages.other.train",
+        "deps": ["stages/__init__.py", "stages/other/__init__.py", "stages/other/train.py"],
+        "params": ["late.train"],
+    }
+    assert check_pipeline(changed, sources) == [
+        "stage 'other-train': reads 'late.train', a section of project 'late'; project 'other' "
+        "reads only its own sections and shared ones"
+    ]
+
+
+def test_a_project_stage_must_carry_the_project_prefix() -> None:
+    changed = pipeline()
+    changed["stages"]["train"] = changed["stages"].pop("late-train")
+    assert check_pipeline(changed, SOURCES) == [
+        "stage 'train': runs stages.late.train of project 'late'; name it 'late-...'"
+    ]
+
+
+def test_an_orphan_params_section_is_caught_at_any_depth() -> None:
+    params = copy.deepcopy(PARAMS)
+    params["daily"] = {"train": {"alpha": 1}}
+    params["late"]["trian"] = {"seed": 1}
+    assert check_pipeline(PIPELINE, SOURCES, params) == [
+        "params.yaml: section 'late.trian' is read by no stage: delete it, or load it in the "
+        "stage that needs it",
+        "params.yaml: section 'daily' is read by no stage: delete it, or load it in the stage "
+        "that needs it",
+    ]
+
+
+def test_unread_sections_descends_only_into_sections_read_in_part() -> None:
+    document = {"a": {"x": 1, "y": {"z": 2}}, "b": {"c": 1}, "d": 3}
+    assert unread_sections(document, {"a.y", "b"}) == ["a.x", "d"]
+    assert unread_sections(document, {"a", "b", "d"}) == []
 
 
 def test_unrecognised_cmd_and_dynamic_section_are_reported() -> None:
     changed = pipeline()
-    changed["stages"]["train"]["cmd"] = "python stages/train.py"
+    changed["stages"]["late-train"]["cmd"] = "python stages/late/train.py"
     assert check_pipeline(changed, SOURCES) == [
-        "stage 'train': cmd must be 'python -m stages.<module>', got 'python stages/train.py'"
+        "stage 'late-train': cmd must be 'python -m stages.<module>', got "
+        "'python stages/late/train.py'"
     ]
     with pytest.raises(ValueError, match="load_params needs a literal section"):
-        params_sections_read("load_params(name)", "stages.x")
+        params_sections_read("load_params(name, X)", "stages.x")
+
+
+def test_fix_leaves_an_exact_file_byte_for_byte() -> None:
+    assert fix_pipeline_text(PIPELINE_TEXT, SOURCES) == (PIPELINE_TEXT, [])
+
+
+def test_fix_rewrites_drifted_deps_keeping_comments_order_and_data_deps() -> None:
+    drifted = PIPELINE_TEXT.replace("      - stages/core/io.py\n", "", 1).replace(
+        "      - stages/late/split.py\n",
+        "      - stages/late/split.py\n      - stages/core/card.py\n",
+    )
+    assert drifted != PIPELINE_TEXT
+    assert check_pipeline(YAML(typ="safe", pure=True).load(drifted), SOURCES) != []
+    fixed, changed = fix_pipeline_text(drifted, SOURCES)
+    assert fixed == PIPELINE_TEXT
+    assert changed == ["ingest", "late-split"]
+
+
+def test_fix_adds_deps_to_a_stage_that_has_none() -> None:
+    text = "stages:\n  late-drift:\n    cmd: python -m stages.late.drift  # why\n    outs:\n      - x\n"
+    fixed, changed = fix_pipeline_text(text, SOURCES)
+    assert changed == ["late-drift"]
+    stage = YAML(typ="safe", pure=True).load(fixed)["stages"]["late-drift"]
+    assert list(stage) == ["cmd", "deps", "outs"]
+    assert "stages/core/drift.py" in stage["deps"] and "# why" in fixed
+
+
+def test_make_fix_then_check_on_a_copy(tmp_path: Path) -> None:
+    """The command rewrites dvc.yaml in place and the check then passes."""
+    shutil.copytree(REPO_ROOT / "stages", tmp_path / "stages")
+    shutil.copy(REPO_ROOT / "params.yaml", tmp_path / "params.yaml")
+    (tmp_path / "dvc.yaml").write_text(PIPELINE_TEXT.replace("      - stages/core/io.py\n", ""))
+    assert main([], root=tmp_path) == 1
+    assert main(["--fix"], root=tmp_path) == 0
+    assert (tmp_path / "dvc.yaml").read_text() == PIPELINE_TEXT

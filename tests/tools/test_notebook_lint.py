@@ -19,7 +19,7 @@ from tools.notebook_lint import (
 )
 
 NAMES = stage_function_names(read_sources(REPO_ROOT))
-NOTEBOOKS = sorted((REPO_ROOT / "notebooks").glob("*.ipynb"))
+NOTEBOOKS = sorted((REPO_ROOT / "notebooks").glob("*/*.ipynb"))
 
 
 def make_notebook(*sources: str) -> dict:
@@ -76,12 +76,17 @@ def test_magics_are_ignored_and_nested_definitions_found() -> None:
 
 
 def test_check_reports_a_bad_notebook_in_a_project(tmp_path: Path) -> None:
-    (tmp_path / "stages").mkdir()
+    (tmp_path / "stages" / "late").mkdir(parents=True)
     (tmp_path / "stages" / "__init__.py").write_text("")
-    (tmp_path / "stages" / "split.py").write_text("def label_flights():\n    pass\n")
-    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "stages" / "late" / "__init__.py").write_text("")
+    (tmp_path / "stages" / "late" / "split.py").write_text("def label_flights():\n    pass\n")
+    (tmp_path / "notebooks" / "late" / ".ipynb_checkpoints").mkdir(parents=True)
     notebook = make_notebook("def label_flights():\n    pass")
-    (tmp_path / "notebooks" / "x.ipynb").write_text(json.dumps(notebook))
+    (tmp_path / "notebooks" / "late" / "x.ipynb").write_text(json.dumps(notebook))
+    # Jupyter's checkpoint copy of the same notebook is not a notebook of the project.
+    (tmp_path / "notebooks" / "late" / ".ipynb_checkpoints" / "x.ipynb").write_text(
+        json.dumps(notebook)
+    )
     assert check_notebooks(tmp_path) == [
-        "notebooks/x.ipynb: cell 2 defines label_flights(), which stages/ defines: import it instead"
+        "notebooks/late/x.ipynb: cell 2 defines label_flights(), which stages/ defines: import it instead"
     ]

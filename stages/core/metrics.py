@@ -1,0 +1,111 @@
+"""Metric and curve helpers for models that score a binary outcome: ranking, probability and
+calibration quality, and the rows ``dvc plots`` draws (ROC, precision-recall, calibration,
+confusion matrix). Values are rounded to ``DIGITS`` places so that metrics files are stable and
+readable.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import (
+    average_precision_score,
+    brier_score_loss,
+    log_loss,
+    precision_recall_curve,
+    roc_auc_score,
+    roc_curve,
+)
+
+from stages.core.errors import StageError
+
+# Decimal places kept in metrics and plot data: far below any difference worth reading, and
+# stable against the last-bit noise of floating-point sums.
+DIGITS = 6
+
+
+def round_value(value: float) -> float:
+    """Round to DIGITS for stable, readable JSON."""
+    return round(float(value), DIGITS)
+
+
+def score_metrics(y_true: np.ndarray, scores: np.ndarray) -> dict[str, float | int]:
+    """Ranking, probability and calibration quality of the probabilities ``scores`` against the
+    boolean labels ``y_true``."""
+    if len(np.unique(y_true)) < 2:
+        raise StageError("cannot evaluate: the labels hold only one class")
+    return {
+        "roc_auc": round_value(roc_auc_score(y_true, scores)),
+        "average_precision": round_value(average_precision_score(y_true, scores)),
+        "log_loss": round_value(log_loss(y_true, scores, labels=[False, True])),
+        "brier": round_value(brier_score_loss(y_true, scores)),
+        "n": len(y_true),
+        "positive_rate": round_value(np.mean(y_true)),
+    }
+
+
+def thin_indices(n_points: int, keep: int) -> np.ndarray:
+    """Indices of ``keep`` points spread evenly over ``n_points``, first and last included."""
+    if n_points <= keep:
+        return np.arange(n_points)
+    return np.unique(np.linspace(0, n_points - 1, keep).round().astype(int))
+
+
+def roc_points(y_true: np.ndarray, scores: np.ndarray, keep: int) -> list[dict[str, float]]:
+    """At most ``keep`` points of the ROC curve, as rows for ``dvc plots``."""
+    fpr, tpr, _ = roc_curve(y_true, scores)
+    index = thin_indices(len(fpr), keep)
+    return [{"fpr": round_value(fpr[i]), "tpr": round_value(tpr[i])} for i in index]
+
+
+def precision_recall_points(
+    y_true: np.ndarray, scores: np.ndarray, keep: int
+) -> list[dict[str, float]]:
+    """At most ``keep`` points of the precision-recall curve, as rows for ``dvc plots``."""
+    precision, recall, _ = precision_recall_curve(y_true, scores)
+    index = thin_indices(len(precision), keep)
+    return [
+        {"recall": round_value(recall[i]), "precision": round_value(precision[i])} for i in index
+    ]
+
+
+def calibration_points(
+    y_true: np.ndarray, scores: np.ndarray, bins: int
+) -> list[dict[str, float | int]]:
+    """Mean predicted probability against observed positive rate in quantile bins of the
+    prediction."""
+    frame = pd.DataFrame({"positive": y_true.astype(float), "p": scores})
+    frame["bin"] = pd.qcut(frame["p"], q=bins, labels=False, duplicates="drop")
+    grouped = frame.groupby("bin", sort=True).agg(
+        predicted=("p", "mean"), observed=("positive", "mean"), n=("p", "size")
+    )
+    return [
+        {
+            "predicted": round_value(row.predicted),
+            "observed": round_value(row.observed),
+            "n": int(row.n),
+        }
+        for row in grouped.itertuples()
+    ]
+
+
+def confusion_cells(
+    y_true: np.ndarray, scores: np.ndarray, threshold: float, names: tuple[str, str]
+) -> list[dict[str, str | int]]:
+    """The four cells of the confusion matrix at ``threshold``, with their counts; ``names``
+    are what the negative and the positive class are called."""
+    predicted = scores >= threshold
+    classes = tuple(zip((False, True), names, strict=True))
+    cells = []
+    for actual_value, actual_name in classes:
+        for predicted_value, predicted_name in classes:
+            count = int(np.sum((y_true == actual_value) & (predicted == predicted_value)))
+            cells.append(
+                {
+                    "cell": f"actual {actual_name}, predicted {predicted_name}",
+                    "actual": actual_name,
+                    "predicted": predicted_name,
+                    "count": count,
+                }
+            )
+    return cells

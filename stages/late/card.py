@@ -1,0 +1,156 @@
+"""Stage ``late-card``: write the model card, ``models/late/model_card.md``, beside the model.
+
+The card says what the model is and how far to trust it: the version of the data it was trained
+on (DVC hashes, the same as ``dvc.lock`` records), the params that made it, its features, its
+metrics on valid and test, the library versions, and its intended use and limits. Every figure is
+read from the pipeline's own files, never typed by hand, so the card cannot go stale: DVC re-runs
+this stage whenever any of them changes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from stages.core.card import dvc_dir_hash, library_versions, md5_of_file, metrics_table
+from stages.core.errors import StageError, run_stage
+from stages.core.io import write_bytes_atomic
+from stages.core.params import load_params
+from stages.late.contract import CATEGORICAL_FEATURES, LABEL, NUMERIC_FEATURES
+from stages.late.params import EvaluateParams, FeaturizeParams, SplitParams, TrainParams
+from stages.late.paths import CARD_FILE, METRICS_FILE, MODEL_FILE, processed_path
+from stages.raw import RAW_DIR, IngestParams
+
+log = logging.getLogger("stages.late.card")
+
+TRAIN_FILE = processed_path("train")
+# Libraries whose versions decide what the model file holds and how it scores.
+LIBRARIES = ["scikit-learn", "skops", "numpy", "scipy", "pandas", "pyarrow"]
+METRIC_NAMES = ["roc_auc", "average_precision", "log_loss", "brier", "n", "positive_rate"]
+
+INTENDED_USE = """\
+- **Use:** rank flights leaving New York (EWR, JFK, LGA) by their risk of arriving 30 or more
+  minutes late, from what is known before departure: the schedule, the aircraft, the
+  destination and the weather at the origin in the scheduled hour. Score new flights with
+  `python -m stages.late.predict` (see its README), which builds the features with the same code.
+- **Not for:** decisions about a single passenger or crew member, other airports, or years far
+  from the training data. It is a research baseline, not an operational forecast.
+- **Limits:** trained on 2013 flights only; the months it is tested on come after those it was
+  trained on, and seasonal features (day of year) take values there that training never saw,
+  so scores late in the year extrapolate (see `metrics/late/drift.json`). Cancelled and diverted
+  flights have no label and were left out, so it scores the risk of a late arrival given that
+  the flight arrives. A category unseen in training (a new carrier, airport or aircraft make)
+  and a missing weather observation are scored as missing values. `p_late` is calibrated on
+  the training period's late rate; check `metrics/late/plots/*/calibration.json` before reading it
+  as a probability for another period.
+"""
+
+
+def read_metrics(path: Path) -> dict[str, dict[str, Any]]:
+    """The valid and test metrics ``evaluate`` wrote; StageError naming the file if absent."""
+    try:
+        metrics = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as error:
+        raise StageError(f"{path}: file not found (run the evaluate stage first)") from error
+    missing = [split for split in ("valid", "test") if split not in metrics]
+    if missing:
+        raise StageError(f"{path}: no metrics for {missing}")
+    return metrics
+
+
+def card_facts(
+    data: dict[str, str],
+    params: dict[str, Any],
+    metrics: dict[str, dict[str, Any]],
+    libraries: dict[str, str],
+) -> dict[str, Any]:
+    """Everything the card states, as one JSON-ready mapping."""
+    return {
+        "model": {"file": MODEL_FILE.as_posix(), "md5": data[MODEL_FILE.as_posix()]},
+        "label": f"{LABEL} = arr_delay >= {params['split']['late_threshold_min']} minutes",
+        "data": data,
+        "params": params,
+        "features": {"categorical": CATEGORICAL_FEATURES, "numeric": NUMERIC_FEATURES},
+        "metrics": {split: metrics[split] for split in ("valid", "test")},
+        "libraries": libraries,
+    }
+
+
+def render_card(facts: dict[str, Any]) -> str:
+    """The model card in Markdown, with every fact also in a JSON block for programs to read."""
+    params = facts["params"]
+    data_lines = "\n".join(f"- `{path}`: `{digest}`" for path, digest in facts["data"].items())
+    libraries = ", ".join(f"{name} {version}" for name, version in facts["libraries"].items())
+    model, minutes = facts["model"], params["split"]["late_threshold_min"]
+    return f"""# Model card: flight-delay-model
+
+Probability that a flight leaving New York arrives {minutes} or more minutes late \
+(`{facts["label"]}`), from what is known before departure. A scikit-learn `Pipeline` \
+(`late.train.model: {params["train"]["model"]}`) saved with skops: `{model["file"]}`, \
+md5 `{model["md5"]}`.
+
+## Intended use and limits
+{INTENDED_USE}
+## Data version
+DVC hashes, as `dvc.lock` records them; `dvc checkout` at the commit that holds them restores the
+exact files.
+{data_lines}
+
+Split: `late.split.strategy: {params["split"]["strategy"]}` (see `params` below).
+
+## Metrics
+{metrics_table(facts["metrics"], METRIC_NAMES)}
+
+## Features
+- Categorical ({len(facts["features"]["categorical"])}): \
+{", ".join(facts["features"]["categorical"])}
+- Numeric ({len(facts["features"]["numeric"])}): {", ".join(facts["features"]["numeric"])}
+
+## Libraries
+{libraries}
+
+## All facts, as JSON
+```json
+{json.dumps(facts, indent=2, sort_keys=True)}
+```
+"""
+
+
+def run(
+    data: dict[str, str],
+    params: dict[str, Any],
+    metrics: dict[str, dict[str, Any]],
+    libraries: dict[str, str],
+) -> str:
+    """The model card's Markdown, from the DVC hashes of its files, the params (as dicts, by
+    section), the metrics and the library versions."""
+    return render_card(card_facts(data, params, metrics, libraries))
+
+
+def main() -> None:
+    """Write models/late/model_card.md from the model, its data, params and metrics."""
+    params = {
+        "ingest": dataclasses.asdict(load_params("ingest", IngestParams)),
+        "split": dataclasses.asdict(load_params("late.split", SplitParams)),
+        "featurize": dataclasses.asdict(load_params("late.featurize", FeaturizeParams)),
+        "train": dataclasses.asdict(load_params("late.train", TrainParams)),
+        "evaluate": dataclasses.asdict(load_params("late.evaluate", EvaluateParams)),
+    }
+    for path in (MODEL_FILE, TRAIN_FILE):
+        if not path.is_file():
+            raise StageError(f"{path}: file not found (run the stage that writes it first)")
+    data = {
+        RAW_DIR.as_posix(): dvc_dir_hash(RAW_DIR),
+        TRAIN_FILE.as_posix(): md5_of_file(TRAIN_FILE),
+        MODEL_FILE.as_posix(): md5_of_file(MODEL_FILE),
+    }
+    card = run(data, params, read_metrics(METRICS_FILE), library_versions(LIBRARIES))
+    write_bytes_atomic(CARD_FILE, card.encode("utf-8"))
+    log.info("wrote %s", CARD_FILE)
+
+
+if __name__ == "__main__":
+    run_stage(main)

@@ -1,0 +1,109 @@
+"""Stage ``late-evaluate``: score the valid and test splits; write metrics and plot data.
+
+Writes ``metrics/late/metrics.json`` (ROC AUC, average precision, log loss, Brier score, size and
+late rate per split) and, under ``metrics/late/plots/``, the data ``dvc plots`` renders: ROC and
+precision-recall curves, a calibration curve, the confusion matrix at ``late.evaluate.threshold``
+and permutation feature importance.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pandas as pd
+from sklearn.inspection import permutation_importance
+from sklearn.pipeline import Pipeline
+
+from stages.core.errors import run_stage
+from stages.core.io import read_table, write_json
+from stages.core.metrics import (
+    calibration_points,
+    confusion_cells,
+    precision_recall_points,
+    roc_points,
+    round_value,
+    score_metrics,
+)
+from stages.core.params import load_params
+from stages.late.contract import FEATURES, LABEL, PROCESSED_SCHEMA
+from stages.late.params import EvaluateParams
+from stages.late.paths import METRICS_FILE, MODEL_FILE, PLOTS_DIR, processed_path
+from stages.late.scoring import load_late_model, predict_late
+
+log = logging.getLogger("stages.late.evaluate")
+
+# The splits scored; train is left out, the model has seen it.
+EVALUATED_SPLITS = ("valid", "test")
+# What the negative and the positive class are called in the confusion matrix.
+CLASS_NAMES = ("on time", "late")
+
+
+def feature_importance(
+    model: Pipeline, frame: pd.DataFrame, params: EvaluateParams
+) -> list[dict[str, str | float]]:
+    """Permutation importance (drop in ROC AUC) of each feature on a sample of ``frame``."""
+    sample = frame.sample(n=min(params.importance_rows, len(frame)), random_state=params.seed)
+    result = permutation_importance(
+        model,
+        sample[FEATURES],
+        sample[LABEL],
+        scoring="roc_auc",
+        n_repeats=params.importance_repeats,
+        random_state=params.seed,
+        n_jobs=1,
+    )
+    rows = [
+        {"feature": name, "importance": round_value(mean)}
+        for name, mean in zip(FEATURES, result.importances_mean, strict=True)
+    ]
+    return sorted(rows, key=lambda row: (-row["importance"], row["feature"]))
+
+
+def evaluate_split(
+    model: Pipeline, frame: pd.DataFrame, params: EvaluateParams
+) -> tuple[dict, dict[str, list]]:
+    """Metrics and plot rows for one split."""
+    y_true = frame[LABEL].to_numpy()
+    p_late = predict_late(model, frame)
+    plots = {
+        "roc": roc_points(y_true, p_late, params.curve_points),
+        "precision_recall": precision_recall_points(y_true, p_late, params.curve_points),
+        "calibration": calibration_points(y_true, p_late, params.calibration_bins),
+        "confusion": confusion_cells(y_true, p_late, params.threshold, CLASS_NAMES),
+    }
+    return score_metrics(y_true, p_late), plots
+
+
+def run(
+    model: Pipeline, frames: dict[str, pd.DataFrame], params: EvaluateParams
+) -> tuple[dict[str, dict], dict[str, list]]:
+    """Metrics of each split of ``frames`` (valid and test), and every plot's rows by their name
+    under the plots directory (``valid/roc``, ..., ``valid/importance``)."""
+    metrics: dict[str, dict] = {}
+    plots: dict[str, list] = {}
+    for split, frame in frames.items():
+        metrics[split], split_plots = evaluate_split(model, frame, params)
+        for name, rows in split_plots.items():
+            plots[f"{split}/{name}"] = rows
+    plots["valid/importance"] = feature_importance(model, frames["valid"], params)
+    return metrics, plots
+
+
+def main() -> None:
+    """Score data/late/processed/{valid,test} with the model; write metrics and plots."""
+    params = load_params("late.evaluate", EvaluateParams)
+    model = load_late_model(MODEL_FILE)
+    frames = {
+        split: read_table(processed_path(split), PROCESSED_SCHEMA) for split in EVALUATED_SPLITS
+    }
+    metrics, plots = run(model, frames, params)
+    for split, values in metrics.items():
+        log.info("%s: %s", split, values)
+    # Everything is computed before anything is written: a failure leaves the old outputs.
+    write_json(METRICS_FILE, metrics)
+    for name, rows in plots.items():
+        write_json(PLOTS_DIR / f"{name}.json", rows)
+
+
+if __name__ == "__main__":
+    run_stage(main)

@@ -1,0 +1,33 @@
+"""Where the flight-delay project's stages read and write: every path, written once.
+
+``dvc.yaml`` declares the same paths as the stages' deps and outs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+PROJECT = "late"
+
+INTERIM_DIR = Path("data") / PROJECT / "interim"
+PROCESSED_DIR = Path("data") / PROJECT / "processed"
+PREDICTIONS_DIR = Path("data") / PROJECT / "predictions"
+MODEL_DIR = Path("models") / PROJECT
+MODEL_FILE = MODEL_DIR / "model.skops"
+CARD_FILE = MODEL_DIR / "model_card.md"
+METRICS_DIR = Path("metrics") / PROJECT
+METRICS_FILE = METRICS_DIR / "metrics.json"
+DATA_METRICS_FILE = METRICS_DIR / "data.json"
+PLOTS_DIR = METRICS_DIR / "plots"
+DRIFT_FILE = METRICS_DIR / "drift.json"
+DRIFT_PLOT_FILE = METRICS_DIR / "drift_psi.json"
+
+
+def interim_path(split: str) -> Path:
+    """The labelled flights of one split, as ``split`` writes them."""
+    return INTERIM_DIR / f"{split}.parquet"
+
+
+def processed_path(split: str) -> Path:
+    """The features and label of one split, as ``featurize`` writes them."""
+    return PROCESSED_DIR / f"{split}.parquet"

@@ -1,0 +1,145 @@
+"""Stage ``late-train``: fit a scikit-learn Pipeline on the train split and save it with skops.
+
+The preprocessing (categorical encoding, imputation, scaling) lives inside the Pipeline, so what
+is fitted here is exactly what scores new flights. ``late.train.model`` picks gradient boosting
+(``hgb``) or a one-hot logistic regression baseline (``logreg``). Writes
+``models/late/model.skops``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
+
+from stages.core.errors import StageError, run_stage
+from stages.core.io import read_table
+from stages.core.model_io import save_model
+from stages.core.params import did_you_mean, load_params
+from stages.late.contract import (
+    CATEGORICAL_FEATURES,
+    FEATURES,
+    LABEL,
+    NUMERIC_FEATURES,
+    PROCESSED_SCHEMA,
+)
+from stages.late.params import HgbParams, LogregParams, TrainParams
+from stages.late.paths import MODEL_FILE, processed_path
+
+log = logging.getLogger("stages.late.train")
+
+
+def model_features(drop: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """The categorical and numeric features the model uses: all but ``drop``.
+
+    Raises StageError naming an unknown name, with the nearest feature.
+    """
+    for name in drop:
+        if name not in FEATURES:
+            raise StageError(
+                f"late.train.drop_features: unknown feature '{name}'{did_you_mean(name, FEATURES)}"
+            )
+    kept = [name for name in CATEGORICAL_FEATURES if name not in drop]
+    return kept, [name for name in NUMERIC_FEATURES if name not in drop]
+
+
+def hgb_pipeline(params: HgbParams, seed: int, drop: tuple[str, ...] = ()) -> Pipeline:
+    """Ordinal-encoded categories (unknown ones as missing) into native-categorical boosting.
+    The Pipeline takes every feature and passes on all but ``drop``."""
+    categorical, numeric = model_features(drop)
+    encode = ColumnTransformer(
+        [
+            (
+                "categorical",
+                OrdinalEncoder(
+                    handle_unknown="use_encoded_value", unknown_value=np.nan, dtype=np.float64
+                ),
+                categorical,
+            ),
+            ("numeric", "passthrough", numeric),
+        ],
+        verbose_feature_names_out=False,
+    )
+    is_categorical = [True] * len(categorical) + [False] * len(numeric)
+    boost = HistGradientBoostingClassifier(
+        max_iter=params.max_iter,
+        learning_rate=params.learning_rate,
+        max_leaf_nodes=params.max_leaf_nodes,
+        min_samples_leaf=params.min_samples_leaf,
+        l2_regularization=params.l2_regularization,
+        categorical_features=is_categorical,
+        early_stopping=False,
+        random_state=seed,
+    )
+    return Pipeline([("encode", encode), ("model", boost)])
+
+
+def logreg_pipeline(params: LogregParams, seed: int, drop: tuple[str, ...] = ()) -> Pipeline:
+    """One-hot categories and imputed, standardised numbers into a logistic regression. The
+    Pipeline takes every feature and passes on all but ``drop``."""
+    categorical, numeric = model_features(drop)
+    encode = ColumnTransformer(
+        [
+            (
+                "categorical",
+                make_pipeline(
+                    SimpleImputer(strategy="constant", fill_value="missing"),
+                    OneHotEncoder(handle_unknown="ignore", min_frequency=20),
+                ),
+                categorical,
+            ),
+            (
+                "numeric",
+                make_pipeline(
+                    SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler()
+                ),
+                numeric,
+            ),
+        ],
+        verbose_feature_names_out=False,
+    )
+    linear = LogisticRegression(C=params.C, max_iter=params.max_iter, random_state=seed)
+    return Pipeline([("encode", encode), ("model", linear)])
+
+
+def build_pipeline(params: TrainParams) -> Pipeline:
+    """The unfitted Pipeline that ``late.train.model`` names."""
+    if params.model == "hgb":
+        return hgb_pipeline(params.hgb, params.seed, params.drop_features)
+    return logreg_pipeline(params.logreg, params.seed, params.drop_features)
+
+
+def run(train: pd.DataFrame, params: TrainParams) -> Pipeline:
+    """Fit the chosen Pipeline on the features and label of ``train``.
+
+    Raises StageError when the label has one class only or a feature has no value at all: both
+    mean the training data is not what the pipeline expects.
+    """
+    categorical, numeric = model_features(params.drop_features)
+    empty = [name for name in categorical + numeric if train[name].isna().all()]
+    if empty:
+        raise StageError(f"train split: features {empty} have no values at all")
+    if train[LABEL].nunique() < 2:
+        raise StageError("train split: every flight has the same label; nothing to learn")
+    return build_pipeline(params).fit(train[FEATURES], train[LABEL])
+
+
+def main() -> None:
+    """Fit on data/late/processed/train.parquet and save models/late/model.skops."""
+    params = load_params("late.train", TrainParams)
+    train = read_table(processed_path("train"), PROCESSED_SCHEMA)
+    log.info("fitting %s on %d flights, %d features", params.model, len(train), len(FEATURES))
+    model = run(train, params)
+    save_model(model, MODEL_FILE)
+    log.info("saved %s", MODEL_FILE)
+
+
+if __name__ == "__main__":
+    run_stage(main)

@@ -1,0 +1,66 @@
+"""Atomic writes: a failed write leaves the previous output and no temporary files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from stages.core.io import read_table, to_json_bytes, write_json, write_parquet_dir
+from stages.core.tables import Column, SchemaError
+
+
+def test_write_json_is_stable_and_sorted(tmp_path: Path) -> None:
+    path = tmp_path / "m" / "metrics.json"
+    write_json(path, {"b": 1, "a": {"d": 2.5, "c": 1}})
+    assert path.read_text() == '{\n  "a": {\n    "c": 1,\n    "d": 2.5\n  },\n  "b": 1\n}\n'
+    assert json.loads(path.read_text()) == {"a": {"c": 1, "d": 2.5}, "b": 1}
+
+
+def test_json_refuses_nan() -> None:
+    with pytest.raises(ValueError):
+        to_json_bytes({"x": float("nan")})
+
+
+def test_failed_write_keeps_old_file_and_leaves_no_temporary(tmp_path: Path) -> None:
+    path = tmp_path / "metrics.json"
+    write_json(path, {"old": 1})
+    with pytest.raises(ValueError):
+        write_json(path, {"new": float("nan")})
+    assert json.loads(path.read_text()) == {"old": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
+
+
+def test_parquet_round_trip_is_byte_stable(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"a": [1, 2], "b": ["x", None]})
+    write_parquet_dir(tmp_path / "out", {"one": frame, "two": frame})
+    assert (tmp_path / "out" / "one.parquet").read_bytes() == (
+        tmp_path / "out" / "two.parquet"
+    ).read_bytes()
+
+
+def test_parquet_dir_replaced_whole_and_kept_on_failure(tmp_path: Path) -> None:
+    out = tmp_path / "raw"
+    write_parquet_dir(out, {"a": pd.DataFrame({"x": [1]}), "b": pd.DataFrame({"x": [2]})})
+    write_parquet_dir(out, {"a": pd.DataFrame({"x": [3]})})
+    assert sorted(p.name for p in out.iterdir()) == ["a.parquet"]
+
+    class Unwritable:
+        def to_parquet(self, *args: object, **kwargs: object) -> None:
+            raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        write_parquet_dir(out, {"a": pd.DataFrame({"x": [4]}), "b": Unwritable()})  # type: ignore[dict-item]
+    assert pd.read_parquet(out / "a.parquet")["x"].tolist() == [3]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["raw"]
+
+
+def test_read_table_names_missing_file_and_column(tmp_path: Path) -> None:
+    schema = {"x": Column("int"), "y": Column("str")}
+    with pytest.raises(SchemaError, match=r"t\.parquet: file not found"):
+        read_table(tmp_path / "t.parquet", schema)
+    write_parquet_dir(tmp_path, {"t": pd.DataFrame({"x": [1]})})
+    with pytest.raises(SchemaError, match=r"t\.parquet: missing columns \['y'\]"):
+        read_table(tmp_path / "t.parquet", schema)

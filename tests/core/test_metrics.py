@@ -1,0 +1,69 @@
+"""Metric and curve helpers on known inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from stages.core.errors import StageError
+from stages.core.metrics import (
+    calibration_points,
+    confusion_cells,
+    precision_recall_points,
+    roc_points,
+    score_metrics,
+)
+
+Y = np.array([False, False, True, True, False, True])
+P = np.array([0.1, 0.4, 0.35, 0.8, 0.2, 0.9])
+
+
+def test_score_metrics_values() -> None:
+    metrics = score_metrics(Y, P)
+    assert metrics["roc_auc"] == pytest.approx(8 / 9, abs=1e-6)
+    assert metrics["n"] == 6 and metrics["positive_rate"] == 0.5
+    assert metrics["brier"] == pytest.approx(np.mean((P - Y) ** 2), abs=1e-6)
+    assert set(metrics) == {
+        "roc_auc",
+        "average_precision",
+        "log_loss",
+        "brier",
+        "n",
+        "positive_rate",
+    }
+
+
+def test_single_class_cannot_be_scored() -> None:
+    with pytest.raises(StageError, match="only one class"):
+        score_metrics(np.array([True, True]), np.array([0.2, 0.3]))
+
+
+def test_curves_are_thinned_and_keep_their_ends() -> None:
+    rng = np.random.default_rng(0)
+    y = rng.random(1000) < 0.3
+    p = rng.random(1000)
+    roc = roc_points(y, p, keep=11)
+    assert len(roc) == 11
+    assert roc[0] == {"fpr": 0.0, "tpr": 0.0} and roc[-1] == {"fpr": 1.0, "tpr": 1.0}
+    pr = precision_recall_points(y, p, keep=11)
+    assert len(pr) == 11 and pr[-1]["recall"] == 0.0
+
+
+def test_calibration_bins_cover_every_row() -> None:
+    rows = calibration_points(Y, P, bins=2)
+    assert [row["n"] for row in rows] == [3, 3]
+    assert rows[0]["observed"] == pytest.approx(1 / 3, abs=1e-6)
+    assert rows[1]["predicted"] == pytest.approx((0.4 + 0.8 + 0.9) / 3, abs=1e-6)
+
+
+def test_confusion_cells_count_every_row_and_name_the_classes() -> None:
+    cells = {
+        (c["actual"], c["predicted"]): c["count"]
+        for c in confusion_cells(Y, P, 0.5, ("on time", "late"))
+    }
+    assert cells == {
+        ("on time", "on time"): 3,
+        ("on time", "late"): 0,
+        ("late", "on time"): 1,
+        ("late", "late"): 2,
+    }

@@ -1,0 +1,97 @@
+"""model_io: the saved model is byte-stable, loads, and untrusted types are refused."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import skops.io as sio
+from sklearn.preprocessing import FunctionTransformer
+
+from stages.core.errors import StageError
+from stages.core.model_io import FIXED_ZIP_TIME, load_model, save_model, stable_skops_bytes
+from tests.conftest import REPO_ROOT
+
+# The types the small model below is made of that skops does not trust by default.
+TRUSTED = [
+    "functools.partial",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "sklearn.utils.validation.check_array",
+]
+
+# Fits and saves the same small model in a fresh interpreter, so object ids and times differ.
+SAVE_SCRIPT = """
+import sys
+import numpy as np, pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OrdinalEncoder
+from stages.core.model_io import save_model
+X = pd.DataFrame({"c": ["a", "b", "c", "a"] * 25, "x": np.arange(100.0)})
+y = np.arange(100) % 3 == 0
+model = Pipeline([
+    ("encode", ColumnTransformer([("cat", OrdinalEncoder(), ["c"]), ("num", "passthrough", ["x"])])),
+    ("model", HistGradientBoostingClassifier(max_iter=5, categorical_features=[True, False],
+                                             random_state=0)),
+]).fit(X, y)
+save_model(model, __import__("pathlib").Path(sys.argv[1]))
+"""
+
+
+def save_in_new_process(path: Path) -> bytes:
+    subprocess.run(
+        [sys.executable, "-c", SAVE_SCRIPT, str(path)],
+        check=True, cwd=REPO_ROOT, env={"PYTHONPATH": str(REPO_ROOT), "PATH": ""},
+    )  # fmt: skip
+    return path.read_bytes()
+
+
+def test_same_model_saved_by_two_processes_is_byte_identical(tmp_path: Path) -> None:
+    first = save_in_new_process(tmp_path / "a.skops")
+    second = save_in_new_process(tmp_path / "b.skops")
+    assert first == second
+    model = load_model(tmp_path / "a.skops", TRUSTED)
+    assert model.predict_proba(pd.DataFrame({"c": ["a", "b"], "x": [1.0, 2.0]})).shape == (2, 2)
+
+
+def test_stable_bytes_renumber_ids_and_fix_times() -> None:
+    raw = sio.dumps({"w": np.arange(3.0), "v": np.ones(2)})
+    stable = stable_skops_bytes(raw)
+    with zipfile.ZipFile(io.BytesIO(stable)) as archive:
+        names = archive.namelist()
+        assert names == sorted(names)
+        assert {info.date_time for info in archive.infolist()} == {FIXED_ZIP_TIME}
+        schema = json.loads(archive.read("schema.json"))
+    files = {node["file"] for node in schema["content"].values()}
+    assert files <= set(names) and all(len(name) < 10 for name in files)
+    loaded = sio.loads(stable)
+    np.testing.assert_array_equal(loaded["w"], np.arange(3.0))
+
+
+def test_load_refuses_untrusted_types(tmp_path: Path) -> None:
+    path = tmp_path / "evil.skops"
+    save_model(FunctionTransformer(func=print), path)
+    found = r"refusing to load\. Untrusted types found in the file: \['builtins\.print'\]"
+    with pytest.raises(StageError, match=found):
+        load_model(path, TRUSTED)
+
+
+def test_load_missing_model_names_file(tmp_path: Path) -> None:
+    with pytest.raises(StageError, match=r"model\.skops: model file not found"):
+        load_model(tmp_path / "model.skops", TRUSTED)
+
+
+def test_load_trusts_only_the_types_it_is_given(tmp_path: Path) -> None:
+    """The same file loads with its types trusted, and is refused without them."""
+    path = tmp_path / "a.skops"
+    save_in_new_process(path)
+    with pytest.raises(StageError, match=r"refusing to load\..*TreePredictor"):
+        load_model(path, [])

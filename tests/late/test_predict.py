@@ -1,0 +1,339 @@
+"""predict: scoring new flights from CSV or Parquet, chunk by chunk, and refusing bad input cleanly.
+
+The command runs for real in a small project: synthetic side tables in data/raw, a small model
+trained by the train stage's own code, and flights files written the way a user would write them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.pipeline import Pipeline
+
+from stages.core.errors import StageError
+from stages.core.model_io import save_model
+from stages.late.contract import ID_COLUMNS, POST_DEPARTURE_COLUMNS, SCHEDULED_FLIGHT_SCHEMA
+from stages.late.featurize import build_features, summarise_schedule, with_label
+from stages.late.params import FeaturizeParams, HgbParams, LogregParams, TrainParams
+from stages.late.predict import (
+    InputReport,
+    file_format,
+    main,
+    read_batches,
+    read_schedule,
+    score_flights,
+)
+from stages.late.scoring import known_categories, predict_late
+from stages.late.split import label_flights
+from stages.late.train import run as fit_model
+from tests.conftest import make_raw_tables, run_module, write_params
+
+TRAIN_PARAMS = TrainParams(
+    model="hgb", seed=0, drop_features=(), logreg=LogregParams(C=1.0, max_iter=200),
+    hgb=HgbParams(max_iter=20, learning_rate=0.1, max_leaf_nodes=8, min_samples_leaf=5,
+                  l2_regularization=0.0),
+)  # fmt: skip
+FEATURIZE = FeaturizeParams(holiday_horizon_days=14, weather_window_hours=3)
+SIDE_TABLES = ("weather", "planes", "airports")
+
+
+@pytest.fixture(scope="module")
+def tables() -> dict[str, pd.DataFrame]:
+    """The synthetic raw tables (shared: no test may change them)."""
+    return make_raw_tables()
+
+
+@pytest.fixture(scope="module")
+def side(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The weather, planes and airports tables."""
+    return {name: tables[name] for name in SIDE_TABLES}
+
+
+def fit(tables: dict[str, pd.DataFrame], kind: str) -> Pipeline:
+    """A model of ``kind`` fitted on the synthetic flights by the train stage's code."""
+    labelled, _ = label_flights(tables["flights"], 30)
+    side = {k: tables[k] for k in SIDE_TABLES}
+    features = build_features(
+        labelled, summarise_schedule(tables["flights"]), **side, params=FEATURIZE
+    )
+    processed = with_label(features, labelled)
+    return fit_model(processed, dataclasses.replace(TRAIN_PARAMS, model=kind))
+
+
+@pytest.fixture(scope="module", params=["hgb", "logreg"])
+def model(request: pytest.FixtureRequest, tables: dict[str, pd.DataFrame]) -> Pipeline:
+    """Both kinds of model, for the functions that read the model."""
+    return fit(tables, request.param)
+
+
+def scheduled(flights: pd.DataFrame) -> pd.DataFrame:
+    """Flights as a user would have them before departure: no outcome columns."""
+    return flights.drop(columns=POST_DEPARTURE_COLUMNS)
+
+
+def test_file_format_by_suffix() -> None:
+    assert file_format(Path("a.csv")) == "csv"
+    assert file_format(Path("a.CSV.gz")) == "csv"
+    assert file_format(Path("dir.v2/a.parquet")) == "parquet"
+    for name in ("a.json", "a.xlsx", "a.gz", "a"):
+        with pytest.raises(StageError, match=rf"{name}: cannot tell the format"):
+            file_format(Path(name))
+
+
+def test_schedule_read_in_chunks_gives_the_summary_of_the_whole(
+    tmp_path: Path, tables: dict[str, pd.DataFrame]
+) -> None:
+    schedule = tables["flights"]
+    write_flights(tmp_path / "schedule.csv", schedule)
+    summary, rows = read_schedule(tmp_path / "schedule.csv", chunk_rows=37)
+    assert rows == len(schedule)
+    whole = summarise_schedule(schedule)
+    assert summary.keys() == whole.keys()
+    for name, expected in whole.items():
+        pd.testing.assert_frame_equal(summary[name], expected, check_dtype=False)
+
+
+def test_scores_equal_the_model_on_the_processed_table(
+    tables: dict[str, pd.DataFrame], side: dict, model
+) -> None:
+    """Batch scoring gives, bit for bit, what evaluate computes on featurize's table."""
+    labelled, _ = label_flights(tables["flights"], 30)
+    counts = summarise_schedule(tables["flights"])
+    processed = with_label(build_features(labelled, counts, **side, params=FEATURIZE), labelled)
+    predictions, _ = score_flights(
+        model, scheduled(labelled), counts, side, FEATURIZE, threshold=0.3
+    )
+    assert np.array_equal(predictions["p_late"].to_numpy(), predict_late(model, processed))
+    assert predictions[ID_COLUMNS].equals(processed[ID_COLUMNS])
+    assert predictions["late"].equals(predictions["p_late"] >= 0.3)
+
+
+def test_unknown_categories_and_missing_weather_are_scored_and_reported(
+    tables: dict[str, pd.DataFrame], side: dict, model
+) -> None:
+    flights = scheduled(tables["flights"]).head(6).copy()
+    flights.loc[flights.index[0], "carrier"] = "ZZ"
+    flights.loc[flights.index[1], "dest"] = "XNA"
+    flights.loc[flights.index[2], "year"] = 2031  # no weather, and no holiday data issue
+    predictions, features = score_flights(
+        model, flights, summarise_schedule(flights), side, FEATURIZE, threshold=0.3
+    )
+    assert len(predictions) == 6
+    assert np.isfinite(predictions["p_late"]).all()
+    report = InputReport()
+    report.add(features, known_categories(model))
+    lines = report.warnings()
+    assert any(line.startswith("carrier: 1 flights") and "'ZZ'" in line for line in lines)
+    assert any(line.startswith("dest: 1 flights") and "'XNA'" in line for line in lines)
+    assert any(line.startswith("weather: 1 of 6 flights") for line in lines)
+
+
+def test_read_batches_labels_rows_and_reads_only_what_it_needs(tmp_path: Path) -> None:
+    flights = make_raw_tables(flights_per_month=2)["flights"]
+    path = tmp_path / "flights.csv"
+    flights.to_csv(path, index=False)
+    batches = list(read_batches(path, SCHEDULED_FLIGHT_SCHEMA, chunk_rows=10))
+    assert [len(b) for b in batches] == [10, 10, 4]
+    assert batches[1].index[0] == 12  # line 12: the header, then 10 rows before it
+    assert list(batches[0].columns) == list(SCHEDULED_FLIGHT_SCHEMA)
+
+
+# --- the command, in a project directory -------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory: pytest.TempPathFactory, tables: dict[str, pd.DataFrame]) -> Path:
+    """A saved boosting model, as the train stage writes it."""
+    path = tmp_path_factory.mktemp("model") / "model.skops"
+    save_model(fit(tables, "hgb"), path)
+    return path
+
+
+@pytest.fixture
+def project(
+    tmp_path: Path,
+    tables: dict[str, pd.DataFrame],
+    model_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Path:
+    """A project directory, also the working directory: params.yaml, data/raw side tables and
+    models/late/model.skops."""
+    write_params(tmp_path)
+    (tmp_path / "data" / "raw").mkdir(parents=True)
+    for name in SIDE_TABLES:
+        tables[name].to_parquet(tmp_path / "data" / "raw" / f"{name}.parquet", index=False)
+    (tmp_path / "models" / "late").mkdir(parents=True)
+    (tmp_path / "models" / "late" / "model.skops").write_bytes(model_file.read_bytes())
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def write_flights(path: Path, flights: pd.DataFrame) -> Path:
+    """Write flights as CSV or Parquet by the path's suffix."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".parquet":
+        flights.to_parquet(path, index=False)
+    else:
+        flights.to_csv(path, index=False, na_rep="NA")
+    return path
+
+
+def predict(project: Path, source: str, output: str = "out.csv", *args: str):
+    """Run the command in the project, as its own process."""
+    return run_module("late.predict", project, "--input", source, "--output", output, *args)
+
+
+def predict_fails(source: str, output: str = "out.csv", *args: str) -> str:
+    """Run the command's ``main`` in this process (fast); return the message it stops with."""
+    with pytest.raises(StageError) as failure:
+        main(["--input", source, "--output", output, *args])
+    return str(failure.value)
+
+
+@pytest.mark.parametrize("source", ["in.csv", "in.csv.gz", "in.parquet"])
+def test_command_scores_every_flight_in_input_order(
+    project: Path, tables: dict[str, pd.DataFrame], source: str
+) -> None:
+    flights = scheduled(tables["flights"])
+    write_flights(project / source, flights.drop(columns=["time_hour"]))
+    result = predict(project, source, "out.parquet", "--chunk-rows", "100")
+    assert result.returncode == 0, result.stderr
+    assert "scored 100 of 480 flights" in result.stderr
+    assert "scored 480 of 480 flights (100%)" in result.stderr
+    out = pd.read_parquet(project / "out.parquet")
+    assert list(out.columns) == [*ID_COLUMNS, "p_late", "late"]
+    assert out[ID_COLUMNS].astype(str).equals(flights[ID_COLUMNS].astype(str))
+    assert out["p_late"].between(0, 1).all()
+
+
+def test_command_output_does_not_depend_on_chunk_size_or_format(
+    project: Path, tables: dict[str, pd.DataFrame]
+) -> None:
+    write_flights(project / "in.csv", scheduled(tables["flights"]))
+    write_flights(project / "in.parquet", scheduled(tables["flights"]))
+    main(["--input", "in.csv", "--output", "a.csv", "--chunk-rows", "7"])
+    main(["--input", "in.csv", "--output", "b.csv"])
+    main(["--input", "in.parquet", "--output", "c.csv", "--chunk-rows", "50"])
+    first = (project / "a.csv").read_bytes()
+    assert first == (project / "b.csv").read_bytes() == (project / "c.csv").read_bytes()
+
+
+def test_command_warns_about_what_it_scores_with_missing_values(
+    project: Path, tables: dict[str, pd.DataFrame]
+) -> None:
+    flights = scheduled(tables["flights"])
+    flights.loc[[3, 9], "carrier"] = "ZZ"
+    flights.loc[5, "origin"] = "SWF"  # an airport with no weather
+    write_flights(project / "in.csv", flights)
+    result = predict(project, "in.csv")
+    assert result.returncode == 0, result.stderr
+    assert "carrier: 2 flights have categories not seen in training ('ZZ' (2))" in result.stderr
+    assert "origin: 1 flights have categories not seen in training ('SWF' (1))" in result.stderr
+    assert "weather: 1 of 480 flights have no observation" in result.stderr
+    assert len(pd.read_csv(project / "out.csv")) == 480
+
+
+def corrupt(flights: pd.DataFrame, case: str) -> pd.DataFrame:
+    """``flights`` with one kind of damage."""
+    damaged = flights.astype({"distance": object, "sched_dep_time": object}).copy()
+    if case == "missing column":
+        return damaged.drop(columns=["distance"])
+    if case == "unparseable value":
+        damaged.loc[[400, 401], "distance"] = ["far", "1,200"]
+    elif case == "missing value":
+        damaged.loc[[450], "carrier"] = np.nan
+    elif case == "not a whole number":
+        damaged.loc[[470], "sched_dep_time"] = 830.5
+    return damaged
+
+
+CORRUPTIONS = {
+    "missing column": r"missing columns \['distance'\]",
+    "unparseable value": r"column 'distance' expects float; cannot parse 2 values, first at "
+    r"(lines 402 \('far'\), 403 \('1,200'\)|rows 400 \('far'\), 401 \('1,200'\))",
+    "missing value": r"column 'carrier' has 1 missing values, first at (lines 452|rows 450)",
+    "not a whole number": r"column 'sched_dep_time' expects int; 1 values are not whole numbers, "
+    r"first at (lines 472|rows 470) \(830\.5\)",
+}
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+@pytest.mark.parametrize("case", list(CORRUPTIONS))
+def test_bad_input_stops_naming_the_column_and_rows_and_writes_nothing(
+    project: Path, tables: dict[str, pd.DataFrame], case: str, suffix: str
+) -> None:
+    damaged = corrupt(scheduled(tables["flights"]), case)
+    if suffix == ".parquet":
+        damaged = damaged.astype({c: str for c in ("distance", "sched_dep_time") if c in damaged})
+        damaged = damaged.replace({"nan": None})
+    source = write_flights(project / f"in{suffix}", damaged)
+    (project / "out.csv").write_text("earlier predictions\n")
+    # Chunks of 100: the damage sits in the last chunk, after four chunks were scored.
+    message = predict_fails(source.name, "out.csv", "--chunk-rows", "100")
+    assert message.startswith(f"in{suffix}: ")
+    assert re.search(CORRUPTIONS[case], message), message
+    assert (project / "out.csv").read_text() == "earlier predictions\n"
+    assert sorted(p.name for p in project.iterdir() if p.name.startswith(".out")) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("in.csv", b"", r"in\.csv: the file is empty"),
+        ("in.csv", b"year,month,day\n", r"in\.csv: missing columns"),
+        ("in.json", b"{}", r"in\.json: cannot tell the format"),
+        ("in.parquet", b"year,month\n2013,1\n", r"in\.parquet: cannot read as Parquet"),
+        ("in.csv", b"\x00\xff\xfe binary", r"in\.csv: (cannot read as CSV|missing columns)"),
+    ],
+)
+def test_unreadable_input_stops_cleanly(
+    project: Path, name: str, content: bytes, message: str
+) -> None:
+    (project / name).write_bytes(content)
+    assert re.search(message, predict_fails(name))
+    assert not (project / "out.csv").exists()
+
+
+def test_header_only_input_has_no_rows(project: Path, tables: dict[str, pd.DataFrame]) -> None:
+    write_flights(project / "in.csv", scheduled(tables["flights"]).head(0))
+    assert predict_fails("in.csv") == "in.csv: the table has no rows"
+    assert not (project / "out.csv").exists()
+
+
+def test_missing_model_or_side_table_names_the_file(
+    project: Path, tables: dict[str, pd.DataFrame]
+) -> None:
+    write_flights(project / "in.csv", scheduled(tables["flights"]))
+    assert "models/none.skops" in predict_fails("in.csv", "out.csv", "--model", "models/none.skops")
+    message = predict_fails("in.csv", "out.csv", "--weather", "nowhere.parquet")
+    assert message == "nowhere.parquet: file not found"
+    assert not (project / "out.csv").exists()
+
+
+def test_the_command_exits_1_with_the_message_and_no_traceback(
+    project: Path, tables: dict[str, pd.DataFrame]
+) -> None:
+    damaged = corrupt(scheduled(tables["flights"]), "unparseable value")
+    write_flights(project / "in.csv", damaged)
+    result = predict(project, "in.csv", "out.csv", "--chunk-rows", "100")
+    assert result.returncode == 1
+    assert "ERROR stages: in.csv: column 'distance' expects float" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (project / "out.csv").exists()
+    assert [p.name for p in project.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_side_tables_may_be_csv_files(project: Path, tables: dict[str, pd.DataFrame]) -> None:
+    write_flights(project / "in.csv", scheduled(tables["flights"]))
+    weather = tables["weather"].assign(
+        time_hour=tables["weather"]["time_hour"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    )
+    weather.to_csv(project / "weather.csv", index=False, na_rep="NA")
+    main(["--input", "in.csv", "--output", "a.csv"])
+    main(["--input", "in.csv", "--output", "b.csv", "--weather", "weather.csv"])
+    assert (project / "a.csv").read_bytes() == (project / "b.csv").read_bytes()
