@@ -21,7 +21,7 @@ from stages.core.io import write_bytes_atomic
 from stages.core.params import load_params
 from stages.late.contract import CATEGORICAL_FEATURES, LABEL, NUMERIC_FEATURES
 from stages.late.params import EvaluateParams, FeaturizeParams, SplitParams, TrainParams
-from stages.late.paths import CARD_FILE, METRICS_FILE, MODEL_FILE, processed_path
+from stages.late.paths import CARD_FILE, METRICS_FILE, MODEL_ARTIFACT, MODEL_FILE, processed_path
 from stages.raw import RAW_DIR, IngestParams
 
 log = logging.getLogger("stages.late.card")
@@ -85,7 +85,7 @@ def render_card(facts: dict[str, Any]) -> str:
     data_lines = "\n".join(f"- `{path}`: `{digest}`" for path, digest in facts["data"].items())
     libraries = ", ".join(f"{name} {version}" for name, version in facts["libraries"].items())
     model, minutes = facts["model"], params["split"]["late_threshold_min"]
-    return f"""# Model card: flight-delay-model
+    return f"""# Model card: {MODEL_ARTIFACT}
 
 Probability that a flight leaving New York arrives {minutes} or more minutes late \
 (`{facts["label"]}`), from what is known before departure. A scikit-learn `Pipeline` \

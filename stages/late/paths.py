@@ -14,6 +14,8 @@ PROCESSED_DIR = Path("data") / PROJECT / "processed"
 PREDICTIONS_DIR = Path("data") / PROJECT / "predictions"
 MODEL_DIR = Path("models") / PROJECT
 MODEL_FILE = MODEL_DIR / "model.skops"
+# The model's name under `artifacts:` in dvc.yaml (`dvc artifacts get . late-model`).
+MODEL_ARTIFACT = f"{PROJECT}-model"
 CARD_FILE = MODEL_DIR / "model_card.md"
 METRICS_DIR = Path("metrics") / PROJECT
 METRICS_FILE = METRICS_DIR / "metrics.json"

@@ -6,12 +6,14 @@ import json
 from pathlib import Path
 
 import pytest
+from ruamel.yaml import YAML
 
 from stages.core.card import library_versions
 from stages.core.errors import StageError
 from stages.core.params import read_params_file
 from stages.late.card import card_facts, read_metrics, render_card, run
 from stages.late.contract import FEATURES
+from stages.late.paths import MODEL_ARTIFACT, MODEL_FILE
 from tests.conftest import REPO_ROOT, run_module, write_params
 
 METRICS = {
@@ -29,6 +31,7 @@ def test_card_states_every_fact() -> None:
     text = render_card(facts)
     assert "md5 `def`" in text and "`data/raw`: `abc.dir`" in text
     assert "| valid | 0.7 | 0.3 | 0.4 | 0.1 | 10 | 0.2 |" in text
+    assert text.startswith("# Model card: late-model\n")
     assert "## Intended use and limits" in text and "**Limits:**" in text
     assert "numpy " in text and "python " in text
     embedded = json.loads(text.split("```json\n")[1].split("```")[0])
@@ -52,3 +55,8 @@ def test_stage_without_a_model_names_it_and_writes_nothing(tmp_path: Path) -> No
     assert result.returncode == 1
     assert "models/late/model.skops: file not found" in result.stderr
     assert not (tmp_path / "models").exists()
+
+
+def test_the_card_names_the_artifact_dvc_yaml_declares() -> None:
+    artifacts = YAML(typ="safe", pure=True).load((REPO_ROOT / "dvc.yaml").read_text())["artifacts"]
+    assert artifacts[MODEL_ARTIFACT]["path"] == MODEL_FILE.as_posix()

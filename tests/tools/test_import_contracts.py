@@ -1,0 +1,77 @@
+"""The import contracts of `.importlinter`, checked by import-linter as `make check` runs it: the
+repository keeps them, and each kind of breach fails naming the file, line and import."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
+
+
+def lint_imports(root: Path) -> subprocess.CompletedProcess[str]:
+    """Run lint-imports on the ``stages`` package and contracts under ``root``."""
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache"], cwd=root, env=env, capture_output=True, text=True
+    )
+
+
+@pytest.fixture
+def copy(tmp_path: Path) -> Path:
+    """The package and its contracts, copied where they can be broken."""
+    shutil.copytree(REPO_ROOT / "stages", tmp_path / "stages")
+    shutil.copy(REPO_ROOT / ".importlinter", tmp_path / ".importlinter")
+    return tmp_path
+
+
+def append(path: Path, line: str) -> None:
+    """Add ``line`` at the end of the module at ``path``."""
+    path.write_text(path.read_text() + f"\n{line}\n")
+
+
+def test_the_repository_keeps_its_contracts() -> None:
+    result = lint_imports(REPO_ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 kept, 0 broken" in result.stdout
+
+
+def test_the_core_importing_a_project_fails_naming_the_import(copy: Path) -> None:
+    append(copy / "stages" / "core" / "io.py", "from stages.late.contract import LABEL")
+    result = lint_imports(copy)
+    assert result.returncode == 1
+    assert "stages.core is not allowed to import stages.late" in result.stdout
+    assert "stages.core.io -> stages.late.contract" in result.stdout
+
+
+def test_the_core_importing_the_shared_data_fails(copy: Path) -> None:
+    append(copy / "stages" / "core" / "tables.py", "import stages.raw")
+    result = lint_imports(copy)
+    assert result.returncode == 1
+    assert "stages.core.tables -> stages.raw" in result.stdout
+
+
+def test_a_new_project_must_be_placed_in_the_contracts(copy: Path) -> None:
+    (copy / "stages" / "other").mkdir()
+    (copy / "stages" / "other" / "__init__.py").write_text("")
+    result = lint_imports(copy)
+    assert result.returncode == 1
+    assert "stages.other" in result.stdout
+
+
+def test_a_project_importing_another_fails(copy: Path) -> None:
+    (copy / "stages" / "other").mkdir()
+    (copy / "stages" / "other" / "__init__.py").write_text("")
+    (copy / "stages" / "other" / "train.py").write_text("from stages.late.contract import LABEL\n")
+    contracts = copy / ".importlinter"
+    contracts.write_text(contracts.read_text().replace("late | ingest", "late | other | ingest"))
+    result = lint_imports(copy)
+    assert result.returncode == 1
+    assert "stages.other.train -> stages.late.contract" in result.stdout
