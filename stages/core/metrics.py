@@ -1,7 +1,7 @@
-"""Metric and curve helpers for models that score a binary outcome: ranking, probability and
+"""Metric and curve helpers. For models that score a binary outcome: ranking, probability and
 calibration quality, and the rows ``dvc plots`` draws (ROC, precision-recall, calibration,
-confusion matrix). Values are rounded to ``DIGITS`` places so that metrics files are stable and
-readable.
+confusion matrix). For regression: MAE, RMSE and the skill against a baseline. Values are rounded
+to ``DIGITS`` places so that metrics files are stable and readable.
 """
 
 from __future__ import annotations
@@ -109,3 +109,23 @@ def confusion_cells(
                 }
             )
     return cells
+
+
+def regression_metrics(y_true: np.ndarray, predicted: np.ndarray) -> dict[str, float | int]:
+    """Mean absolute and root mean squared error of ``predicted`` against ``y_true``, and n."""
+    if len(y_true) == 0:
+        raise StageError("cannot evaluate: no rows")
+    errors = np.asarray(predicted, dtype=float) - np.asarray(y_true, dtype=float)
+    return {
+        "mae": round_value(np.mean(np.abs(errors))),
+        "rmse": round_value(np.sqrt(np.mean(errors**2))),
+        "n": len(errors),
+    }
+
+
+def skill(model_error: float, baseline_error: float) -> float:
+    """``1 - model_error / baseline_error``: above 0 the model beats the baseline, 0 ties it,
+    below 0 it is worse (reported as it is)."""
+    if baseline_error <= 0:
+        raise StageError("cannot compute skill: the baseline's error is zero")
+    return round_value(1 - model_error / baseline_error)

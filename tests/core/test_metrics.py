@@ -10,8 +10,10 @@ from stages.core.metrics import (
     calibration_points,
     confusion_cells,
     precision_recall_points,
+    regression_metrics,
     roc_points,
     score_metrics,
+    skill,
 )
 
 Y = np.array([False, False, True, True, False, True])
@@ -67,3 +69,25 @@ def test_confusion_cells_count_every_row_and_name_the_classes() -> None:
         ("late", "on time"): 1,
         ("late", "late"): 2,
     }
+
+
+def test_regression_metrics_values() -> None:
+    metrics = regression_metrics(np.array([0.1, 0.2, 0.4]), np.array([0.2, 0.2, 0.1]))
+    assert metrics == {
+        "mae": pytest.approx((0.1 + 0 + 0.3) / 3, abs=1e-6),
+        "rmse": pytest.approx(np.sqrt((0.01 + 0 + 0.09) / 3), abs=1e-6),
+        "n": 3,
+    }
+
+
+def test_regression_metrics_need_rows() -> None:
+    with pytest.raises(StageError, match="no rows"):
+        regression_metrics(np.array([]), np.array([]))
+
+
+def test_skill_is_positive_when_better_and_negative_when_worse() -> None:
+    assert skill(0.08, 0.1) == pytest.approx(0.2)
+    assert skill(0.1, 0.1) == 0.0
+    assert skill(0.12, 0.1) == pytest.approx(-0.2)
+    with pytest.raises(StageError, match="baseline's error is zero"):
+        skill(0.1, 0.0)

@@ -14,11 +14,9 @@ from stages.late.featurize import (
     build_features,
     calendar_features,
     congestion_features,
-    holiday_features,
     minutes_of_day,
     plane_features,
     summarise_schedule,
-    us_federal_holidays,
     weather_features,
     weather_history_features,
     with_label,
@@ -41,21 +39,6 @@ def test_calendar_features() -> None:
     assert row["day_of_year"] == 185
     assert row["sched_dep_minute"] == 17 * 60 + 15
     assert row["sched_arr_minute"] == 20 * 60 + 5
-
-
-def test_holiday_distances_are_signed_and_capped() -> None:
-    dates = pd.Series(pd.to_datetime(["2013-07-04", "2013-07-02", "2013-07-06", "2013-08-15"]))
-    holidays = us_federal_holidays(dates)
-    assert pd.Timestamp("2013-07-04") in holidays
-    features = holiday_features(dates, holidays, horizon_days=14)
-    assert features["days_to_holiday"].tolist() == [0, 2, 14, 14]
-    assert features["days_since_holiday"].tolist() == [0, 14, 2, 14]
-
-
-def test_holiday_features_without_holidays_are_at_horizon() -> None:
-    dates = pd.Series(pd.to_datetime(["2013-03-01"]))
-    features = holiday_features(dates, pd.DatetimeIndex([]), horizon_days=5)
-    assert features.iloc[0].tolist() == [5, 5]
 
 
 def test_weather_joins_the_scheduled_hour_and_first_of_repeated_hours() -> None:

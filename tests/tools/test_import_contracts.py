@@ -43,19 +43,26 @@ def test_the_repository_keeps_its_contracts() -> None:
     assert "1 kept, 0 broken" in result.stdout
 
 
-def test_the_core_importing_a_project_fails_naming_the_import(copy: Path) -> None:
-    append(copy / "stages" / "core" / "io.py", "from stages.late.contract import LABEL")
+@pytest.mark.parametrize(
+    ("module", "line", "expected"),
+    [
+        (
+            "io.py",
+            "from stages.late.contract import LABEL",
+            "stages.core.io -> stages.late.contract",
+        ),
+        ("tables.py", "import stages.raw", "stages.core.tables -> stages.raw"),
+        ("card.py", "from stages import ingest", "stages.core.card -> stages.ingest"),
+    ],
+)
+def test_the_core_importing_a_project_or_the_shared_data_fails_naming_the_import(
+    copy: Path, module: str, line: str, expected: str
+) -> None:
+    append(copy / "stages" / "core" / module, line)
     result = lint_imports(copy)
     assert result.returncode == 1
-    assert "stages.core is not allowed to import stages.late" in result.stdout
-    assert "stages.core.io -> stages.late.contract" in result.stdout
-
-
-def test_the_core_importing_the_shared_data_fails(copy: Path) -> None:
-    append(copy / "stages" / "core" / "tables.py", "import stages.raw")
-    result = lint_imports(copy)
-    assert result.returncode == 1
-    assert "stages.core.tables -> stages.raw" in result.stdout
+    assert "stages.core is not allowed to import" in result.stdout
+    assert expected in result.stdout
 
 
 def test_a_new_project_must_be_placed_in_the_contracts(copy: Path) -> None:
