@@ -8,6 +8,7 @@ so tests neither share state nor pay for the first run again.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -165,7 +166,7 @@ SAMPLE_HGB = {
 # Every stage of dvc.yaml, in the order a first `dvc repro` runs them.
 STAGES = [
     "ingest", "late-split", "late-featurize", "late-train", "late-evaluate", "late-predict",
-    "late-drift", "late-card",
+    "late-drift", "late-card", "daily-prepare", "daily-train", "daily-evaluate",
 ]  # fmt: skip
 
 
@@ -237,3 +238,28 @@ def repo(reproduced: tuple[Path, list[str]], tmp_path: Path) -> Repo:
     root = tmp_path / "repo"
     shutil.copytree(reproduced[0], root, symlinks=True)
     return Repo(root)
+
+
+def execute_notebook(root: Path, notebook: Path, sample_frac: float, output: Path) -> dict:
+    """Run ``notebook`` (a path under ``root``) top to bottom with papermill on a real Jupyter
+    kernel, from its own folder as ``make lab`` would, with ``SAMPLE_FRAC`` set; assert that it
+    ran without errors and drew a figure; return the executed notebook."""
+    # The kernel imports `stages` from the repository under test, whatever .venv points at.
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    result = subprocess.run(
+        [
+            sys.executable, "-m", "papermill", "--cwd", str((root / notebook).parent),
+            "-p", "SAMPLE_FRAC", str(sample_frac), "--kernel", "python3", "--no-progress-bar",
+            str(root / notebook), str(output),
+        ],
+        env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    executed = json.loads(output.read_text())
+    code = [cell for cell in executed["cells"] if cell["cell_type"] == "code"]
+    assert all(cell["execution_count"] for cell in code)
+    errors = [o for cell in code for o in cell["outputs"] if o["output_type"] == "error"]
+    assert errors == []
+    images = [o for cell in code for o in cell["outputs"] if "image/png" in o.get("data", {})]
+    assert images, "every notebook draws at least one figure"
+    return executed

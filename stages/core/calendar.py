@@ -1,11 +1,16 @@
-"""Calendar features every project can use: US federal holidays and the days to the next and
-since the last of them."""
+"""Calendar and clock helpers every project can use: clock times as minutes of the day, US
+federal holidays and the days to the next and since the last of them."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 from pandas.tseries.holiday import USFederalHolidayCalendar
+
+
+def minutes_of_day(hhmm: pd.Series) -> pd.Series:
+    """Minutes after midnight of clock times written as HHMM integers (545 -> 345)."""
+    return (hhmm // 100) * 60 + hhmm % 100
 
 
 def us_federal_holidays(dates: pd.Series) -> pd.DatetimeIndex:

@@ -16,7 +16,7 @@ import logging
 import numpy as np
 import pandas as pd
 
-from stages.core.calendar import holiday_features, us_federal_holidays
+from stages.core.calendar import holiday_features, minutes_of_day, us_federal_holidays
 from stages.core.errors import StageError, run_stage
 from stages.core.io import read_table, write_parquet_dir
 from stages.core.params import load_params
@@ -41,11 +41,6 @@ SIDE_TABLES = ("weather", "planes", "airports")
 DAY_KEY = ["year", "month", "day"]
 HOUR_KEY = ["origin", *DAY_KEY, "hour"]
 MINUTES_PER_DAY = 24 * 60
-
-
-def minutes_of_day(hhmm: pd.Series) -> pd.Series:
-    """Minutes after midnight of clock times written as HHMM integers (545 -> 345)."""
-    return (hhmm // 100) * 60 + hhmm % 100
 
 
 def flight_dates(flights: pd.DataFrame) -> pd.Series:

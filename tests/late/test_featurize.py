@@ -14,7 +14,6 @@ from stages.late.featurize import (
     build_features,
     calendar_features,
     congestion_features,
-    minutes_of_day,
     plane_features,
     summarise_schedule,
     weather_features,
@@ -23,10 +22,6 @@ from stages.late.featurize import (
 )
 from stages.late.params import FeaturizeParams
 from stages.late.split import label_flights
-
-
-def test_minutes_of_day() -> None:
-    assert minutes_of_day(pd.Series([0, 545, 1230, 2359])).tolist() == [0, 345, 750, 1439]
 
 
 def test_calendar_features() -> None:

@@ -30,7 +30,7 @@ def make_notebook(*sources: str) -> dict:
 
 
 def test_repository_notebooks_pass() -> None:
-    assert len(NOTEBOOKS) == 3
+    assert len(NOTEBOOKS) == 5
     assert check_notebooks(REPO_ROOT) == []
 
 

@@ -1,0 +1,22 @@
+"""Where the daily project's stages read and write: every path, written once.
+
+``dvc.yaml`` declares the same paths as the stages' deps and outs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+PROJECT = "daily"
+
+DAYS_DIR = Path("data") / PROJECT / "days"
+MODEL_DIR = Path("models") / PROJECT
+MODEL_FILE = MODEL_DIR / "model.skops"
+METRICS_DIR = Path("metrics") / PROJECT
+METRICS_FILE = METRICS_DIR / "metrics.json"
+PLOTS_DIR = METRICS_DIR / "plots"
+
+
+def days_path(split: str) -> Path:
+    """The airport-days of one split, as ``prepare`` writes them."""
+    return DAYS_DIR / f"{split}.parquet"
