@@ -82,3 +82,20 @@ def test_a_project_importing_another_fails(copy: Path) -> None:
     result = lint_imports(copy)
     assert result.returncode == 1
     assert "stages.other.train -> stages.late.contract" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("module", "line", "expected"),
+    [
+        ("daily/train.py", "from stages.late.contract import LABEL", "stages.daily.train -> stages.late.contract"),
+        ("late/evaluate.py", "import stages.daily.scoring", "stages.late.evaluate -> stages.daily.scoring"),
+        ("daily/prepare.py", "from stages.ingest import read_source", "stages.daily.prepare -> stages.ingest"),
+    ],
+)  # fmt: skip
+def test_one_project_importing_the_other_or_the_ingest_stage_fails(
+    copy: Path, module: str, line: str, expected: str
+) -> None:
+    append(copy / "stages" / module, line)
+    result = lint_imports(copy)
+    assert result.returncode == 1
+    assert expected in result.stdout
