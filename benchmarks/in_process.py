@@ -46,6 +46,7 @@ from stages.late.params import (
 )
 from stages.late.paths import MODEL_FILE
 from stages.late.predict import score_flights
+from stages.late.scoring import used_features
 from stages.raw import IngestParams
 
 log = logging.getLogger("benchmarks.in_process")
@@ -108,6 +109,7 @@ def run_pipeline(timings: dict[str, float]) -> dict[str, dict]:
             },
             metrics,
             library_versions(["scikit-learn", "numpy", "pandas"]),
+            used_features(model),
         )
     with timed("daily-prepare", timings):
         days = daily_prepare.run(tables["flights"], tables["weather"], params["daily.prepare"])

@@ -19,7 +19,7 @@ import pandas as pd
 from stages.core.errors import StageError, run_stage
 from stages.core.io import read_csv_as_strings, write_parquet_dir
 from stages.core.params import load_params
-from stages.core.tables import parse_table
+from stages.core.tables import DATE_COLUMNS, check_dates, parse_table
 from stages.raw import RAW_DIR, RAW_TABLES, IngestParams
 
 log = logging.getLogger("stages.ingest")
@@ -66,7 +66,10 @@ def read_source(source: str) -> dict[str, pd.DataFrame]:
         path, compression = find_table_file(fs, fs_root, table)
         with fs.open(path, "rb") as handle:
             (raw,) = read_csv_as_strings(handle, path, compression)
-        tables[table] = parse_table(raw, schema, path).reset_index(drop=True)
+        parsed = parse_table(raw, schema, path)
+        if set(DATE_COLUMNS) <= set(schema):
+            check_dates(parsed, path, "lines")
+        tables[table] = parsed.reset_index(drop=True)
         log.info("%s: %d rows", path, len(tables[table]))
     return tables
 

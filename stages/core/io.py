@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -37,17 +38,43 @@ def project_root(start: Path) -> Path:
     raise FileNotFoundError(f"no dvc.yaml in {start} or any directory above it")
 
 
+# The mode of a new output file: an ordinary, world-readable file (mkstemp makes it private).
+NEW_FILE_MODE = 0o644
+
+
+def _cannot_write(path: Path, error: OSError) -> StageError:
+    """The one-line error for an output that cannot be written, naming it and what to check."""
+    if isinstance(error, IsADirectoryError):
+        return StageError(f"{path}: is a directory; give a file name to write to")
+    blocking = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        return StageError(f"{path}: cannot write: {blocking} is a file, not a directory")
+    reason = error.strerror or str(error)
+    return StageError(f"{path}: cannot write ({reason}); check that {path.parent} is writable")
+
+
 @contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
     """A temporary path beside ``path`` to write to; renamed to ``path`` when the block succeeds,
-    deleted when it fails, so ``path`` is never seen half-written and an old one stays intact."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    deleted when it fails (or the process is stopped: ``run_stage`` turns SIGTERM into an exit),
+    so ``path`` is never seen half-written and an old one stays intact, permission bits and all.
+    An output that cannot be written raises StageError naming it."""
+    if path.is_dir():
+        raise _cannot_write(path, IsADirectoryError())
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as error:
+        raise _cannot_write(path, error) from None
     os.close(fd)
     try:
         yield Path(temporary)
-        os.chmod(temporary, 0o644)  # mkstemp makes it private; the output is an ordinary file
+        mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else NEW_FILE_MODE
+        os.chmod(temporary, mode)
         os.replace(temporary, path)
+    except OSError as error:
+        Path(temporary).unlink(missing_ok=True)
+        raise _cannot_write(path, error) from None
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
@@ -73,10 +100,14 @@ def write_parquet_dir(directory: Path, frames: Mapping[str, pd.DataFrame]) -> No
     """Replace ``directory`` by one holding ``<name>.parquet`` for each frame.
 
     The files are written into a sibling temporary directory which then takes the place of the old
-    one, so the directory is never seen half-written.
+    one, so the directory is never seen half-written. A directory that cannot be written raises
+    StageError naming it.
     """
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}."))
+    try:
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}."))
+    except OSError as error:
+        raise _cannot_write(directory, error) from None
     staging.chmod(0o755)  # mkdtemp makes it private; the output is an ordinary directory
     try:
         for name, frame in frames.items():
@@ -84,6 +115,9 @@ def write_parquet_dir(directory: Path, frames: Mapping[str, pd.DataFrame]) -> No
         if directory.exists():
             shutil.rmtree(directory)
         staging.rename(directory)
+    except OSError as error:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise _cannot_write(directory, error) from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -24,6 +24,9 @@ from stages.core.io import write_bytes_atomic
 SCHEMA_ENTRY = "schema.json"
 # The earliest time a zip entry can carry; any fixed value would do.
 FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+# The most a model archive may unpack to. The models here unpack to a few MB; a file declaring
+# more is refused before skops reads it into memory.
+MAX_MODEL_BYTES = 256 * 1024 * 1024
 
 
 def _renumber(node: Any, new_ids: dict[int, int]) -> Any:
@@ -74,12 +77,39 @@ def save_model(model: Any, path: Path) -> None:
     write_bytes_atomic(path, model_bytes(model))
 
 
-def load_model(path: Path, trusted: Sequence[str]) -> Any:
+def _archive_problem(path: Path, max_bytes: int) -> str | None:
+    """Why the file at ``path`` is not a skops archive this loader will open, or None."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, OSError, EOFError) as error:
+        return f"not a skops model file ({error})"
+    if SCHEMA_ENTRY not in {entry.filename for entry in entries}:
+        return f"not a skops model file (it has no {SCHEMA_ENTRY})"
+    declared = sum(entry.file_size for entry in entries)
+    if declared > max_bytes:
+        # A zip bomb: skops would unpack it in memory before looking at any type.
+        return (
+            f"refusing to load: its entries unpack to {declared:,} bytes, more than any model "
+            f"here ({max_bytes:,})"
+        )
+    return None
+
+
+def load_model(path: str | Path, trusted: Sequence[str], max_bytes: int = MAX_MODEL_BYTES) -> Any:
     """Load a skops model, refusing files that hold any type skops does not trust by default
     other than ``trusted``: the few types a project's models are made of, so that a tampered
-    model cannot run code."""
+    model cannot run code. Anything that is not a sound skops archive (empty, truncated, not a
+    zip, a directory, no schema, bad JSON, object arrays, entries unpacking to more than
+    ``max_bytes``) stops with one line naming the file."""
+    path = Path(path)
     if not path.exists():
         raise StageError(f"{path}: model file not found (run the train stage first)")
+    if path.is_dir():
+        raise StageError(f"{path}: is a directory, not a model file")
+    problem = _archive_problem(path, max_bytes)
+    if problem:
+        raise StageError(f"{path}: {problem}; re-run the train stage, or give a .skops file")
     # One pass: ``load`` audits the file before it builds anything and raises on any type not
     # trusted (``get_untrusted_types`` first would read and audit the file a second time).
     try:
@@ -87,3 +117,8 @@ def load_model(path: Path, trusted: Sequence[str]) -> Any:
     except UntrustedTypesFoundException as error:
         # The first line lists the types; skops's advice after it is about its own API.
         raise StageError(f"{path}: refusing to load. {str(error).splitlines()[0]}") from None
+    except Exception as error:  # a damaged archive fails deep in skops or numpy, in many ways
+        raise StageError(
+            f"{path}: cannot load the model ({type(error).__name__}: {error}); re-run the "
+            "train stage, or give a .skops file"
+        ) from None

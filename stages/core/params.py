@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar, get_args, get_origin, get_type_hints
@@ -24,6 +25,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from stages.core.errors import StageError
+from stages.core.io import project_root
 
 PARAMS_FILE = Path("params.yaml")
 
@@ -85,6 +87,8 @@ def _convert(value: Any, expected: Any, where: str) -> Any:
         return value
     # bool is a subclass of int in Python, but `true` for a count is a mistake.
     if expected is float and isinstance(value, int | float) and not isinstance(value, bool):
+        if not math.isfinite(value):
+            raise ParamsError(f"'{where}' must be a finite number, got {value!r}")
         return float(value)
     if expected in (int, str, bool) and type(value) is expected:
         return value
@@ -143,12 +147,27 @@ def _yaml_location(error: YAMLError) -> str:
     return f" at line {mark.line + 1}, column {mark.column + 1}: {problem}"
 
 
+def _where_to_run(path: Path) -> str:
+    """Advice for a params file that is not there: stages run from the repository root."""
+    if path.is_absolute():
+        return "check the path"
+    try:
+        root = project_root(Path.cwd())
+    except FileNotFoundError:
+        return "run stages from the repository root, the directory that holds dvc.yaml"
+    if root == Path.cwd():
+        return "the repository root has no params file: restore it (git checkout params.yaml)"
+    return f"run stages from the repository root, the directory that holds dvc.yaml: cd {root}"
+
+
 def read_params_file(path: Path = PARAMS_FILE) -> Any:
     """Parse the YAML file at ``path``; a syntax error or duplicate key names the file and line."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as error:
-        raise ParamsError(f"{path}: file not found") from error
+        raise ParamsError(f"{path}: file not found; {_where_to_run(path)}") from error
+    except OSError as error:
+        raise ParamsError(f"{path}: cannot read ({error.strerror or error})") from error
     try:
         return YAML(typ="safe", pure=True).load(text)
     except YAMLError as error:

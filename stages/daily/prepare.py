@@ -31,8 +31,15 @@ from stages.core.errors import StageError, run_stage
 from stages.core.io import read_table, write_parquet_dir
 from stages.core.params import load_params
 from stages.core.splits import split_by_time
-from stages.core.tables import check_table
-from stages.daily.contract import AIRPORTS, BASELINES, CARRIERS, DAY_SCHEMA, TARGET
+from stages.core.tables import check_known_columns, check_table
+from stages.daily.contract import (
+    AIRPORTS,
+    BASELINES,
+    CARRIERS,
+    CONTRACT_FILE,
+    DAY_SCHEMA,
+    TARGET,
+)
 from stages.daily.params import PrepareParams
 from stages.daily.paths import DAYS_DIR
 from stages.raw import RAW_TABLES, raw_path
@@ -192,6 +199,8 @@ def build_days(flights: pd.DataFrame, weather: pd.DataFrame, params: PreparePara
     table = pd.concat([table, calendar_features(dates, params.holiday_horizon_days)], axis=1)
     table = table.assign(year=dates.dt.year, month=dates.dt.month, day=dates.dt.day)
     table["departures"] = table["departures"].astype(float)
+    table = table.drop(columns="date")
+    check_known_columns(table, DAY_SCHEMA, "airport-days", CONTRACT_FILE)
     return check_table(table[list(DAY_SCHEMA)], DAY_SCHEMA, "airport-days")
 
 

@@ -48,7 +48,12 @@ def model_features(drop: tuple[str, ...]) -> tuple[list[str], list[str]]:
                 f"daily.train.drop_features: unknown feature '{name}'{did_you_mean(name, FEATURES)}"
             )
     kept = [name for name in CATEGORICAL_FEATURES if name not in drop]
-    return kept, [name for name in NUMERIC_FEATURES if name not in drop]
+    numeric = [name for name in NUMERIC_FEATURES if name not in drop]
+    if not kept and not numeric:
+        raise StageError(
+            "daily.train.drop_features leaves out every feature: keep at least one to fit on"
+        )
+    return kept, numeric
 
 
 def hgb_pipeline(params: HgbParams, seed: int, drop: tuple[str, ...] = ()) -> Pipeline:

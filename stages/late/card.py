@@ -22,6 +22,7 @@ from stages.core.params import load_params
 from stages.late.contract import CATEGORICAL_FEATURES, LABEL, NUMERIC_FEATURES
 from stages.late.params import EvaluateParams, FeaturizeParams, SplitParams, TrainParams
 from stages.late.paths import CARD_FILE, METRICS_FILE, MODEL_ARTIFACT, MODEL_FILE, processed_path
+from stages.late.scoring import load_late_model, used_features
 from stages.raw import RAW_DIR, IngestParams
 
 log = logging.getLogger("stages.late.card")
@@ -31,6 +32,15 @@ TRAIN_FILE = processed_path("train")
 LIBRARIES = ["scikit-learn", "skops", "numpy", "scipy", "pandas", "pyarrow"]
 METRIC_NAMES = ["roc_auc", "average_precision", "log_loss", "brier", "n", "positive_rate"]
 
+# What the card says of the seasons, by whether the fitted model uses the calendar.
+CALENDAR_USED = """The calendar features it uses ({names}) take values in those months that
+  training never saw, so scores late in the year extrapolate (see `metrics/late/drift.json`)."""
+CALENDAR_LEFT_OUT = """It leaves the calendar (`month`, `day_of_year`) out, since those take
+  values in the test months that training never saw; the weather and holiday features still
+  shift between seasons (see `metrics/late/drift.json`)."""
+# The calendar features that extrapolate past the training months.
+CALENDAR_FEATURES = ("month", "day_of_year")
+
 INTENDED_USE = """\
 - **Use:** rank flights leaving New York (EWR, JFK, LGA) by their risk of arriving 30 or more
   minutes late, from what is known before departure: the schedule, the aircraft, the
@@ -39,8 +49,7 @@ INTENDED_USE = """\
 - **Not for:** decisions about a single passenger or crew member, other airports, or years far
   from the training data. It is a research baseline, not an operational forecast.
 - **Limits:** trained on 2013 flights only; the months it is tested on come after those it was
-  trained on, and seasonal features (day of year) take values there that training never saw,
-  so scores late in the year extrapolate (see `metrics/late/drift.json`). Cancelled and diverted
+  trained on. {seasons} Cancelled and diverted
   flights have no label and were left out, so it scores the risk of a late arrival given that
   the flight arrives. A category unseen in training (a new carrier, airport or aircraft make)
   and a missing weather observation are scored as missing values. `p_late` is calibrated on
@@ -66,17 +75,33 @@ def card_facts(
     params: dict[str, Any],
     metrics: dict[str, dict[str, Any]],
     libraries: dict[str, str],
+    features: dict[str, list[str]],
 ) -> dict[str, Any]:
-    """Everything the card states, as one JSON-ready mapping."""
+    """Everything the card states, as one JSON-ready mapping; ``features`` are those the fitted
+    model uses (``stages.late.scoring.used_features``), by kind."""
     return {
         "model": {"file": MODEL_FILE.as_posix(), "md5": data[MODEL_FILE.as_posix()]},
         "label": f"{LABEL} = arr_delay >= {params['split']['late_threshold_min']} minutes",
         "data": data,
         "params": params,
-        "features": {"categorical": CATEGORICAL_FEATURES, "numeric": NUMERIC_FEATURES},
+        "features": {"categorical": features["categorical"], "numeric": features["numeric"]},
+        "features_left_out": [
+            name
+            for name in CATEGORICAL_FEATURES + NUMERIC_FEATURES
+            if name not in features["categorical"] + features["numeric"]
+        ],
         "metrics": {split: metrics[split] for split in ("valid", "test")},
         "libraries": libraries,
     }
+
+
+def seasons_note(features: dict[str, list[str]]) -> str:
+    """What the card says of the seasons: whether the model uses calendar features that
+    extrapolate past the training months."""
+    used = [name for name in CALENDAR_FEATURES if name in features["numeric"]]
+    if used:
+        return CALENDAR_USED.format(names=", ".join(f"`{name}`" for name in used))
+    return CALENDAR_LEFT_OUT
 
 
 def render_card(facts: dict[str, Any]) -> str:
@@ -93,7 +118,7 @@ Probability that a flight leaving New York arrives {minutes} or more minutes lat
 md5 `{model["md5"]}`.
 
 ## Intended use and limits
-{INTENDED_USE}
+{INTENDED_USE.format(seasons=seasons_note(facts["features"]))}
 ## Data version
 DVC hashes, as `dvc.lock` records them; `dvc checkout` at the commit that holds them restores the
 exact files.
@@ -108,6 +133,7 @@ Split: `late.split.strategy: {params["split"]["strategy"]}` (see `params` below)
 - Categorical ({len(facts["features"]["categorical"])}): \
 {", ".join(facts["features"]["categorical"])}
 - Numeric ({len(facts["features"]["numeric"])}): {", ".join(facts["features"]["numeric"])}
+- Left out (`late.train.drop_features`): {", ".join(facts["features_left_out"]) or "none"}
 
 ## Libraries
 {libraries}
@@ -124,10 +150,11 @@ def run(
     params: dict[str, Any],
     metrics: dict[str, dict[str, Any]],
     libraries: dict[str, str],
+    features: dict[str, list[str]],
 ) -> str:
     """The model card's Markdown, from the DVC hashes of its files, the params (as dicts, by
-    section), the metrics and the library versions."""
-    return render_card(card_facts(data, params, metrics, libraries))
+    section), the metrics, the library versions and the features the fitted model uses."""
+    return render_card(card_facts(data, params, metrics, libraries, features))
 
 
 def main() -> None:
@@ -147,7 +174,8 @@ def main() -> None:
         TRAIN_FILE.as_posix(): md5_of_file(TRAIN_FILE),
         MODEL_FILE.as_posix(): md5_of_file(MODEL_FILE),
     }
-    card = run(data, params, read_metrics(METRICS_FILE), library_versions(LIBRARIES))
+    features = used_features(load_late_model(MODEL_FILE))
+    card = run(data, params, read_metrics(METRICS_FILE), library_versions(LIBRARIES), features)
     write_bytes_atomic(CARD_FILE, card.encode("utf-8"))
     log.info("wrote %s", CARD_FILE)
 

@@ -7,8 +7,13 @@ Every table that crosses a stage boundary is checked against one of these schema
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from stages.core.tables import Column, TableSchema
 from stages.raw import RAW_TABLES
+
+# This file: where a new column of a table the stages hand each other is declared.
+CONTRACT_FILE = Path(__file__).relative_to(Path(__file__).parents[2]).as_posix()
 
 # Columns that name a flight: kept beside the features so every prediction can be traced back.
 ID_COLUMNS = ["year", "month", "day", "sched_dep_time", "carrier", "flight", "origin", "dest"]

@@ -21,8 +21,9 @@ from stages.core.errors import StageError, run_stage
 from stages.core.io import read_table, write_parquet_dir
 from stages.core.params import load_params
 from stages.core.splits import SPLITS
-from stages.core.tables import check_table
+from stages.core.tables import check_known_columns, check_table
 from stages.late.contract import (
+    CONTRACT_FILE,
     FEATURE_SCHEMA,
     FEATURES,
     ID_COLUMNS,
@@ -265,6 +266,7 @@ def build_features(
     missing = [name for name in FEATURES if name not in produced]
     if missing:
         raise StageError(f"featurize built no column for features {missing}")
+    check_known_columns(table, FEATURE_SCHEMA, "features", CONTRACT_FILE)
     return table[list(FEATURE_SCHEMA)].reset_index(drop=True)
 
 

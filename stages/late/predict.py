@@ -22,21 +22,33 @@ stays flat however large the input; the output does not depend on the chunk size
 from __future__ import annotations
 
 import argparse
+import gzip
 import logging
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 from sklearn.pipeline import Pipeline
 
 from stages.core.errors import StageError, run_stage
-from stages.core.io import atomic_path, read_csv_as_strings
+from stages.core.guard import check_output_path, read_pipeline
+from stages.core.io import atomic_path, project_root, read_csv_as_strings
 from stages.core.params import load_params
-from stages.core.tables import SchemaError, TableSchema, check_table, parse_table
+from stages.core.tables import (
+    DATE_COLUMNS,
+    SchemaError,
+    TableSchema,
+    check_dates,
+    check_table,
+    parse_table,
+)
 from stages.late.contract import FEATURE_SCHEMA, ID_COLUMNS, SCHEDULED_FLIGHT_SCHEMA
 from stages.late.featurize import (
     SCHEDULE_COLUMNS,
@@ -53,7 +65,13 @@ from stages.raw import RAW_TABLES, raw_path
 log = logging.getLogger("stages.late.predict")
 DEFAULT_CHUNK_ROWS = 100_000
 # File formats by suffix; a ``.csv.gz`` is read as CSV (pandas infers the compression).
-FORMATS = {".csv": "csv", ".gz": "csv", ".parquet": "parquet", ".pq": "parquet"}
+# File formats by the end of the name; a ``.csv.gz`` is gzip-compressed CSV, read and written.
+FORMATS = {".csv": "csv", ".csv.gz": "csv", ".parquet": "parquet", ".pq": "parquet"}
+# Below this many flights per airport and day (the median), a file is not a whole schedule: the
+# published one has some 300 at each New York airport.
+MIN_SCHEDULE_FLIGHTS = 50
+# The columns that name one scheduled flight: two rows with the same are the same flight.
+FLIGHT_KEY = ["year", "month", "day", "sched_dep_time", "carrier", "flight", "origin"]
 WEATHER_COLUMNS = ["temp", "dewp", "humid", "wind_dir", "wind_speed", "wind_gust", "precip",
                    "pressure", "visib"]  # fmt: skip
 # How many distinct unseen categories a warning quotes.
@@ -61,14 +79,15 @@ SHOWN_VALUES = 5
 
 
 def file_format(path: Path) -> str:
-    """``csv`` or ``parquet``, from the file's suffix; StageError for anything else."""
-    suffixes = "".join(path.suffixes[-2:])
-    kind = FORMATS.get(path.suffix.lower())
-    if kind is None or (path.suffix.lower() == ".gz" and not suffixes.lower().endswith(".csv.gz")):
-        raise StageError(
-            f"{path}: cannot tell the format from the name; expected .csv, .csv.gz or .parquet"
-        )
-    return kind
+    """``csv`` or ``parquet``, from the end of the file's name; StageError for anything else."""
+    name = path.name.lower()
+    for suffix, kind in FORMATS.items():
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return kind
+    raise StageError(
+        f"{path}: cannot tell the format from the name; expected a name ending in "
+        f"{', '.join(FORMATS)}"
+    )
 
 
 def _typed_parquet_batch(raw: pd.DataFrame, schema: TableSchema, source: str) -> pd.DataFrame:
@@ -96,6 +115,13 @@ def _parquet_file(path: Path) -> pq.ParquetFile:
         raise StageError(f"{path}: cannot read as Parquet: {error}") from error
 
 
+def _checked_dates(batch: pd.DataFrame, source: str, row_label: str) -> pd.DataFrame:
+    """``batch``, once its year, month and day (when it has them) are checked to form dates."""
+    if set(DATE_COLUMNS) <= set(batch.columns):
+        check_dates(batch, source, row_label)
+    return batch
+
+
 def read_batches(path: Path, schema: TableSchema, chunk_rows: int) -> Iterator[pd.DataFrame]:
     """The ``schema`` columns of a CSV or Parquet file, typed and checked, ``chunk_rows`` at a time.
 
@@ -111,7 +137,7 @@ def read_batches(path: Path, schema: TableSchema, chunk_rows: int) -> Iterator[p
         for raw in read_csv_as_strings(path, str(path), chunk_rows=chunk_rows):
             rows += len(raw)
             # A header-only file gives one empty chunk: parse_table then names what is wrong.
-            yield parse_table(raw, schema, str(path))
+            yield _checked_dates(parse_table(raw, schema, str(path)), str(path), "lines")
     else:
         parquet = _parquet_file(path)
         missing = [name for name in schema if name not in parquet.schema_arrow.names]
@@ -123,7 +149,7 @@ def read_batches(path: Path, schema: TableSchema, chunk_rows: int) -> Iterator[p
             raw = batch.to_pandas()
             raw.index = pd.RangeIndex(rows, rows + len(raw), name="row")
             rows += len(raw)
-            yield _typed_parquet_batch(raw, schema, str(path))
+            yield _checked_dates(_typed_parquet_batch(raw, schema, str(path)), str(path), "rows")
     if rows == 0:
         raise SchemaError(f"{path}: the table has no rows")
 
@@ -141,16 +167,29 @@ def read_schedule(path: Path, chunk_rows: int) -> tuple[ScheduleSummary, int]:
     return summarise_schedule(schedule), len(schedule)
 
 
+def observed_period(weather: pd.DataFrame) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The first and last dates the weather table has observations for."""
+    dates = pd.to_datetime(weather[list(DATE_COLUMNS)])
+    return dates.min(), dates.max()
+
+
 @dataclass
 class InputReport:
-    """What was scored anyway: unseen categories per feature and flights without weather."""
+    """What was scored anyway: unseen categories per feature, flights without weather, flights
+    dated outside the weather table, duplicated flights, and a schedule too thin to count
+    congestion on."""
 
+    period: tuple[pd.Timestamp, pd.Timestamp]
     unseen: dict[str, Counter] = field(default_factory=dict)
     no_weather: int = 0
+    outside_period: int = 0
     flights: int = 0
+    keys: list[np.ndarray] = field(default_factory=list)
+    thin_schedule: str = ""
 
     def add(self, features: pd.DataFrame, known: dict[str, set[str]]) -> None:
-        """Count the unseen categories and the flights without weather of one scored batch."""
+        """Count the unseen categories, the flights without weather and those dated outside the
+        weather table of one scored batch, and keep its flights' keys to find duplicates."""
         self.flights += len(features)
         for name in known:
             values = features[name].dropna()
@@ -158,6 +197,16 @@ class InputReport:
             if not unseen.empty:
                 self.unseen.setdefault(name, Counter()).update(unseen.tolist())
         self.no_weather += int(features[WEATHER_COLUMNS].isna().all(axis=1).sum())
+        dates = pd.to_datetime(features[list(DATE_COLUMNS)])
+        first, last = self.period
+        self.outside_period += int(((dates < first) | (dates > last)).sum())
+        self.keys.append(pd.util.hash_pandas_object(features[FLIGHT_KEY], index=False).to_numpy())
+
+    def duplicates(self) -> int:
+        """How many scored rows repeat a flight scored before (same date, carrier, number,
+        origin and scheduled time)."""
+        keys = np.concatenate(self.keys) if self.keys else np.array([], dtype=np.uint64)
+        return len(keys) - len(np.unique(keys))
 
     def warnings(self) -> list[str]:
         """One line per kind of input that was scored with missing values in its place."""
@@ -173,6 +222,22 @@ class InputReport:
                 f"weather: {self.no_weather} of {self.flights} flights have no observation for "
                 "their origin and scheduled hour; scored with missing weather"
             )
+        if self.outside_period:
+            first, last = (day.strftime("%Y-%m-%d") for day in self.period)
+            lines.append(
+                f"dates: {self.outside_period} of {self.flights} flights are dated outside the "
+                f"weather table ({first} to {last}), beyond what the model was trained on; "
+                "scored with missing weather and an extrapolated calendar"
+            )
+        duplicated = self.duplicates()
+        if duplicated:
+            lines.append(
+                f"duplicates: {duplicated} rows repeat a flight already in the input (same date, "
+                "carrier, flight number, origin and scheduled time); each is scored, and where "
+                "the input is the schedule each copy counts in the congestion of the others"
+            )
+        if self.thin_schedule:
+            lines.append(self.thin_schedule)
         return lines
 
 
@@ -197,17 +262,30 @@ def score_flights(
 
 
 class PredictionWriter:
-    """Appends batches of predictions to a CSV or Parquet file as they are scored."""
+    """Appends batches of predictions to a CSV (gzip-compressed when ``compress``) or Parquet
+    file as they are scored."""
 
-    def __init__(self, path: Path, kind: str) -> None:
+    def __init__(self, path: Path, kind: str, compress: bool = False) -> None:
         self.path, self.kind = path, kind
         self.parquet: pq.ParquetWriter | None = None
+        self.csv: BinaryIO | None = None
+        self.handle: BinaryIO | None = None
+        if kind == "csv":
+            self.handle = path.open("wb")
+            # No name and no time in the gzip header: the same predictions give the same bytes.
+            self.csv = (
+                gzip.GzipFile(filename="", mode="wb", fileobj=self.handle, mtime=0)
+                if compress
+                else self.handle
+            )
+        self.header = True
 
     def write(self, predictions: pd.DataFrame) -> None:
         """Append one batch."""
-        if self.kind == "csv":
-            first = not self.path.stat().st_size
-            predictions.to_csv(self.path, mode="a", header=first, index=False, lineterminator="\n")
+        if self.csv is not None:
+            text = predictions.to_csv(header=self.header, index=False, lineterminator="\n")
+            self.csv.write(text.encode("utf-8"))
+            self.header = False
             return
         table = pa.Table.from_pandas(predictions, preserve_index=False)
         if self.parquet is None:
@@ -215,9 +293,43 @@ class PredictionWriter:
         self.parquet.write_table(table)
 
     def close(self) -> None:
-        """Finish the file (Parquet writes its footer here)."""
+        """Finish the file (gzip and Parquet write their trailers here)."""
         if self.parquet is not None:
             self.parquet.close()
+        if self.csv is not None and self.csv is not self.handle:
+            self.csv.close()
+        if self.handle is not None:
+            self.handle.close()
+
+
+def flight_days(path: Path, chunk_rows: int) -> pd.DataFrame:
+    """The distinct airports and dates of the flights in ``path``."""
+    schema = {name: SCHEDULED_FLIGHT_SCHEMA[name] for name in ["origin", *DATE_COLUMNS]}
+    return read_whole(path, schema, chunk_rows).drop_duplicates().reset_index(drop=True)
+
+
+def choose_schedule(input_path: Path, published: Path, chunk_rows: int) -> Path:
+    """The schedule to count congestion on when none is given: the published one (the raw
+    flights table) when it has flights on every airport and date of the input, else the input."""
+    if not published.is_file():
+        return input_path
+    needed = flight_days(input_path, chunk_rows)
+    covered = needed.merge(flight_days(published, chunk_rows), how="left", indicator=True)
+    return published if (covered["_merge"] == "both").all() else input_path
+
+
+def thin_schedule_warning(summary: ScheduleSummary, path: Path) -> str:
+    """A warning when the schedule at ``path`` holds too few flights per airport and day to be
+    a whole schedule (its congestion features then count only these flights), else ''."""
+    per_day = summary["origin_day_departures"]["origin_day_departures"]
+    if per_day.median() >= MIN_SCHEDULE_FLIGHTS:
+        return ""
+    return (
+        f"schedule: congestion is counted on {path}, which holds a median of {per_day.median():g} "
+        f"flights per airport and day, where a whole day's schedule has some 300: the congestion "
+        "features are too low and so are the scores; pass the whole published schedule of those "
+        "days with --schedule FILE"
+    )
 
 
 def predict_file(
@@ -236,14 +348,19 @@ def predict_file(
     side = {
         name: read_whole(path, RAW_TABLES[name], chunk_rows) for name, path in side_paths.items()
     }
-    summary, total = read_schedule(schedule_path or input_path, chunk_rows)
-    if schedule_path is not None:
+    if schedule_path is None:
+        schedule_path = choose_schedule(input_path, raw_path("flights"), chunk_rows)
+        log.info("counting schedule congestion on %s", schedule_path)
+    summary, total = read_schedule(schedule_path, chunk_rows)
+    if schedule_path != input_path:
         total = _count_rows(input_path, chunk_rows)
     model = load_late_model(model_path)
     known = known_categories(model)
-    report = InputReport()
+    report = InputReport(period=observed_period(side["weather"]))
+    report.thin_schedule = thin_schedule_warning(summary, schedule_path)
+    compress = output_path.name.lower().endswith(".gz")
     with atomic_path(output_path) as temporary:
-        writer = PredictionWriter(temporary, output_kind)
+        writer = PredictionWriter(temporary, output_kind, compress)
         try:
             for flights in read_batches(input_path, SCHEDULED_FLIGHT_SCHEMA, chunk_rows):
                 predictions, features = score_flights(
@@ -281,7 +398,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--schedule",
         type=Path,
-        help="flights to count schedule congestion on (default: the input itself)",
+        help="the published schedule to count congestion on (default: the raw flights table "
+        "when it covers every airport and date of the input, else the input itself)",
     )
     for table in SIDE_TABLES:
         parser.add_argument(
@@ -302,9 +420,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def check_output(args: argparse.Namespace, arguments: list[str]) -> None:
+    """Refuse, before anything is read, an ``--output`` that is a directory, one of the inputs
+    or a file the pipeline owns (unless this is the ``late-predict`` stage itself)."""
+    inputs = {"--input": args.input, "--model": args.model}
+    if args.schedule is not None:
+        inputs["--schedule"] = args.schedule
+    inputs.update({f"--{table}": getattr(args, table) for table in SIDE_TABLES})
+    try:
+        root = project_root(Path.cwd())
+    except FileNotFoundError:
+        root = Path.cwd()
+    check_output_path(args.output, inputs, read_pipeline(root), root, arguments)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Score ``--input`` into ``--output``; warn about what was scored with missing values."""
-    args = parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else argv
+    args = parse_args(arguments)
+    check_output(args, arguments)
     report = predict_file(
         args.model,
         args.input,

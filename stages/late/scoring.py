@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
+from stages.core.errors import StageError
 from stages.core.model_io import load_model
 from stages.late.contract import FEATURES
 
@@ -27,13 +28,32 @@ TRUSTED_TYPES = (
 
 
 def load_late_model(path: Path) -> Pipeline:
-    """Load one of the project's models, trusting only the types above."""
-    return load_model(path, TRUSTED_TYPES)
+    """Load one of the project's models, trusting only the types above; StageError naming the
+    file when it holds anything but a Pipeline with the project's ``encode`` and ``model``
+    steps."""
+    model = load_model(path, TRUSTED_TYPES)
+    if not isinstance(model, Pipeline) or list(model.named_steps) != ["encode", "model"]:
+        raise StageError(
+            f"{path}: holds a {type(model).__name__}, not a model of project late (a "
+            "scikit-learn Pipeline with the steps encode and model); re-run its train stage"
+        )
+    return model
 
 
 def predict_late(model: Pipeline, frame: pd.DataFrame) -> np.ndarray:
     """The model's probability that each flight of ``frame`` is late."""
     return model.predict_proba(frame[FEATURES])[:, 1]
+
+
+def used_features(model: Pipeline) -> dict[str, list[str]]:
+    """The features the fitted model uses, ``categorical`` and ``numeric``, read from its
+    ``encode`` step: what it was fitted on, whatever the feature tables hold besides."""
+    encode = model.named_steps["encode"]
+    return {
+        name: list(columns)
+        for name, _, columns in encode.transformers_
+        if name in ("categorical", "numeric")
+    }
 
 
 def known_categories(model: Pipeline) -> dict[str, set[str]]:

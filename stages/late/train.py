@@ -32,6 +32,7 @@ from stages.late.contract import (
 )
 from stages.late.params import HgbParams, LogregParams, TrainParams
 from stages.late.paths import MODEL_FILE, processed_path
+from stages.late.scoring import used_features
 
 log = logging.getLogger("stages.late.train")
 
@@ -47,7 +48,12 @@ def model_features(drop: tuple[str, ...]) -> tuple[list[str], list[str]]:
                 f"late.train.drop_features: unknown feature '{name}'{did_you_mean(name, FEATURES)}"
             )
     kept = [name for name in CATEGORICAL_FEATURES if name not in drop]
-    return kept, [name for name in NUMERIC_FEATURES if name not in drop]
+    numeric = [name for name in NUMERIC_FEATURES if name not in drop]
+    if not kept and not numeric:
+        raise StageError(
+            "late.train.drop_features leaves out every feature: keep at least one to fit on"
+        )
+    return kept, numeric
 
 
 def hgb_pipeline(params: HgbParams, seed: int, drop: tuple[str, ...] = ()) -> Pipeline:
@@ -135,8 +141,13 @@ def main() -> None:
     """Fit on data/late/processed/train.parquet and save models/late/model.skops."""
     params = load_params("late.train", TrainParams)
     train = read_table(processed_path("train"), PROCESSED_SCHEMA)
-    log.info("fitting %s on %d flights, %d features", params.model, len(train), len(FEATURES))
     model = run(train, params)
+    used = used_features(model)
+    log.info(
+        "fitted %s on %d flights with %d of the %d features (%d left out by "
+        "late.train.drop_features)", params.model, len(train),
+        len(used["categorical"]) + len(used["numeric"]), len(FEATURES), len(params.drop_features),
+    )  # fmt: skip
     save_model(model, MODEL_FILE)
     log.info("saved %s", MODEL_FILE)
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import stat
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from stages.core.errors import StageError
 from stages.core.io import read_table, to_json_bytes, write_json, write_parquet_dir
 from stages.core.tables import Column, SchemaError
 
@@ -51,7 +53,7 @@ def test_parquet_dir_replaced_whole_and_kept_on_failure(tmp_path: Path) -> None:
         def to_parquet(self, *args: object, **kwargs: object) -> None:
             raise OSError("disk full")
 
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(StageError, match=r"raw: cannot write \(disk full\)"):
         write_parquet_dir(out, {"a": pd.DataFrame({"x": [4]}), "b": Unwritable()})  # type: ignore[dict-item]
     assert pd.read_parquet(out / "a.parquet")["x"].tolist() == [3]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["raw"]
@@ -64,3 +66,24 @@ def test_read_table_names_missing_file_and_column(tmp_path: Path) -> None:
     write_parquet_dir(tmp_path, {"t": pd.DataFrame({"x": [1]})})
     with pytest.raises(SchemaError, match=r"t\.parquet: missing columns \['y'\]"):
         read_table(tmp_path / "t.parquet", schema)
+
+
+def test_an_overwritten_output_keeps_its_permission_bits(tmp_path: Path) -> None:
+    path = tmp_path / "out.json"
+    write_json(path, {"a": 1})
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+    path.chmod(0o600)
+    write_json(path, {"a": 2})
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert json.loads(path.read_text()) == {"a": 2}
+
+
+def test_an_output_that_cannot_be_written_is_one_line_naming_it(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("not a directory")
+    with pytest.raises(StageError, match=r"file/out\.json: cannot write: .*file is a file, not a"):
+        write_json(tmp_path / "file" / "out.json", {"a": 1})
+    with pytest.raises(StageError, match=r"file/raw: cannot write: .*file is a file, not a"):
+        write_parquet_dir(tmp_path / "file" / "raw", {"a": pd.DataFrame({"x": [1]})})
+    (tmp_path / "out.json").mkdir()
+    with pytest.raises(StageError, match=r"out\.json: is a directory"):
+        write_json(tmp_path / "out.json", {"a": 1})

@@ -95,3 +95,71 @@ def test_load_trusts_only_the_types_it_is_given(tmp_path: Path) -> None:
     save_in_new_process(path)
     with pytest.raises(StageError, match=r"refusing to load\..*TreePredictor"):
         load_model(path, [])
+
+
+def damaged_archives(tmp_path: Path, good: bytes) -> dict[str, Path]:
+    """Files that are not sound skops archives, by what is wrong with them."""
+    files: dict[str, Path] = {}
+
+    def write(name: str, data: bytes) -> None:
+        files[name] = tmp_path / f"{name}.skops"
+        files[name].write_bytes(data)
+
+    write("empty", b"")
+    write("truncated", good[: len(good) // 2])
+    write("not a zip", b"model, but as text\n")
+
+    def rezip(name: str, change: dict[str, bytes | None]) -> None:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(io.BytesIO(good)) as source, zipfile.ZipFile(buffer, "w") as target:
+            for entry in source.namelist():
+                data = change.get(entry, source.read(entry))
+                if data is not None:
+                    target.writestr(entry, data)
+        write(name, buffer.getvalue())
+
+    rezip("no schema", {"schema.json": None})
+    rezip("bad json", {"schema.json": b"{not json"})
+    schema = json.loads(zipfile.ZipFile(io.BytesIO(good)).read("schema.json"))
+    array_file = next(iter(_npy_files(schema)))
+    objects = io.BytesIO()
+    np.save(objects, np.array([{"a": 1}, None], dtype=object), allow_pickle=True)
+    rezip("object array", {array_file: objects.getvalue()})
+    (tmp_path / "a directory").mkdir()
+    files["directory"] = tmp_path / "a directory"
+    return files
+
+
+def _npy_files(node: object) -> list[str]:
+    """The array files a skops schema refers to."""
+    if isinstance(node, dict):
+        found = [node["file"]] if str(node.get("file", "")).endswith(".npy") else []
+        return found + [name for value in node.values() for name in _npy_files(value)]
+    if isinstance(node, list):
+        return [name for value in node for name in _npy_files(value)]
+    return []
+
+
+def test_every_damaged_archive_stops_with_one_line_naming_the_file(tmp_path: Path) -> None:
+    good = save_in_new_process(tmp_path / "good.skops")
+    for name, path in damaged_archives(tmp_path, good).items():
+        with pytest.raises(StageError) as caught:
+            load_model(path, TRUSTED)
+        message = str(caught.value)
+        assert message.startswith(f"{path}: "), name
+        assert "\n" not in message, name
+        assert any(word in message for word in ("directory", "skops", "cannot load")), name
+
+
+def test_an_archive_declaring_more_than_any_model_is_refused_before_it_is_read(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "model.skops"
+    save_in_new_process(path)
+    with pytest.raises(StageError, match=r"refusing to load: its entries unpack to [\d,]+ bytes"):
+        load_model(path, TRUSTED, max_bytes=1000)
+
+
+def test_a_path_may_be_given_as_a_string(tmp_path: Path) -> None:
+    save_in_new_process(tmp_path / "a.skops")
+    assert load_model(str(tmp_path / "a.skops"), TRUSTED) is not None

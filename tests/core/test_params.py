@@ -143,3 +143,32 @@ def test_load_params_prefixes_errors_with_the_file(tmp_path: Path) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ParamsError, match="file not found"):
         load_params("alpha.boost", Boost, tmp_path / "params.yaml")
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan")])
+def test_a_float_must_be_finite(value: float) -> None:
+    data = {**FIT, "boost": {"max_iter": 1, "rate": value}}
+    with pytest.raises(ParamsError, match=r"'a\.boost\.rate' must be a finite number"):
+        build_section(data, Fit, "a")
+
+
+def test_yaml_spellings_of_infinity_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "params.yaml"
+    path.write_text("alpha:\n  boost:\n    max_iter: 1\n    rate: .inf\n")
+    with pytest.raises(ParamsError, match=r"'alpha\.boost\.rate' must be a finite number, got inf"):
+        load_params("alpha.boost", Boost, path)
+
+
+def test_a_missing_params_file_says_where_to_run_from(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "dvc.yaml").write_text("stages: {}\n")
+    (tmp_path / "notebooks").mkdir()
+    monkeypatch.chdir(tmp_path / "notebooks")
+    with pytest.raises(
+        ParamsError, match=rf"run stages from the repository root.*: cd {tmp_path}$"
+    ):
+        load_params("alpha.boost", Boost)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ParamsError, match=r"the repository root has no params file"):
+        load_params("alpha.boost", Boost)

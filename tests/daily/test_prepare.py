@@ -253,3 +253,20 @@ def test_the_raw_columns_it_reads_exist(raw: dict[str, pd.DataFrame]) -> None:
 
     assert set(FLIGHT_COLUMNS) <= set(RAW_TABLES["flights"])
     assert set(WEATHER_COLUMNS) <= set(RAW_TABLES["weather"])
+
+
+def test_a_column_built_but_not_in_the_contract_stops_naming_it(
+    raw: dict[str, pd.DataFrame], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from stages.daily import prepare
+
+    def with_a_new_column(departed: pd.DataFrame) -> pd.DataFrame:
+        return schedule_features(departed).assign(first_departure=6.0)
+
+    monkeypatch.setattr(prepare, "schedule_features", with_a_new_column)
+    with pytest.raises(
+        StageError,
+        match=r"airport-days: built columns \['first_departure'\] that the contract does not "
+        r"know; declare them in stages/daily/contract\.py",
+    ):
+        build_days(raw["flights"], raw["weather"], PARAMS)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from ruamel.yaml import YAML
 
@@ -12,9 +14,12 @@ from stages.core.card import library_versions
 from stages.core.errors import StageError
 from stages.core.params import read_params_file
 from stages.late.card import card_facts, read_metrics, render_card, run
-from stages.late.contract import FEATURES
+from stages.late.contract import CATEGORICAL_FEATURES, FEATURES, NUMERIC_FEATURES
 from stages.late.paths import MODEL_ARTIFACT, MODEL_FILE
+from stages.late.scoring import used_features
+from stages.late.train import run as fit
 from tests.conftest import REPO_ROOT, run_module, write_params
+from tests.late.test_train import PARAMS as TRAIN
 
 METRICS = {
     split: {"roc_auc": 0.7, "average_precision": 0.3, "log_loss": 0.4, "brier": 0.1, "n": 10,
@@ -23,11 +28,18 @@ METRICS = {
 }  # fmt: skip
 
 
+# The features a model fitted without the calendar uses, by kind.
+WITHOUT_CALENDAR = {
+    "categorical": CATEGORICAL_FEATURES,
+    "numeric": [name for name in NUMERIC_FEATURES if name not in ("month", "day_of_year")],
+}
+
+
 def test_card_states_every_fact() -> None:
     document = read_params_file(REPO_ROOT / "params.yaml")
     params = {"ingest": document["ingest"], **document["late"]}
     data = {"data/raw": "abc.dir", "models/late/model.skops": "def"}
-    facts = card_facts(data, params, METRICS, library_versions(["numpy"]))
+    facts = card_facts(data, params, METRICS, library_versions(["numpy"]), WITHOUT_CALENDAR)
     text = render_card(facts)
     assert "md5 `def`" in text and "`data/raw`: `abc.dir`" in text
     assert "| valid | 0.7 | 0.3 | 0.4 | 0.1 | 10 | 0.2 |" in text
@@ -36,9 +48,30 @@ def test_card_states_every_fact() -> None:
     assert "numpy " in text and "python " in text
     embedded = json.loads(text.split("```json\n")[1].split("```")[0])
     assert embedded["params"] == json.loads(json.dumps(params))
-    assert embedded["features"]["categorical"] + embedded["features"]["numeric"] == FEATURES
     assert embedded["label"] == "late = arr_delay >= 30 minutes"
-    assert run(data, params, METRICS, library_versions(["numpy"])) == text
+    assert run(data, params, METRICS, library_versions(["numpy"]), WITHOUT_CALENDAR) == text
+
+
+def test_card_describes_the_model_as_fitted(processed: pd.DataFrame) -> None:
+    """The features, their count and the note on the seasons come from the fitted Pipeline, not
+    from the contract: a model without the calendar is not said to extrapolate on it."""
+    params = {
+        "ingest": {},
+        "split": {"late_threshold_min": 30, "strategy": "time"},
+        "train": {"model": "hgb"},
+    }
+    data = {"models/late/model.skops": "def"}
+    for drop, uses_calendar in ((("month", "day_of_year"), False), ((), True)):
+        model = fit(processed, dataclasses.replace(TRAIN, drop_features=drop))
+        text = run(data, params, METRICS, {}, used_features(model))
+        facts = json.loads(text.split("```json\n")[1].split("```")[0])
+        assert facts["features"]["categorical"] + facts["features"]["numeric"] == [
+            name for name in FEATURES if name not in drop
+        ]
+        assert facts["features_left_out"] == list(drop)
+        assert f"- Numeric ({len(NUMERIC_FEATURES) - len(drop)})" in text
+        assert ("take values in those months" in text) == uses_calendar
+        assert ("leaves the calendar" in text) == (not uses_calendar)
 
 
 def test_read_metrics_names_the_file(tmp_path: Path) -> None:

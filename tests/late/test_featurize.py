@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from stages.core.errors import StageError
 from stages.core.tables import check_table
 from stages.late.contract import FEATURES, LABEL, POST_DEPARTURE_COLUMNS, PROCESSED_SCHEMA
 from stages.late.featurize import (
@@ -203,3 +204,26 @@ def test_no_feature_uses_information_from_after_departure(
     pd.testing.assert_frame_equal(original[FEATURES], changed[FEATURES])
     assert not set(POST_DEPARTURE_COLUMNS) & set(FEATURES)
     assert LABEL in original
+
+
+def test_a_feature_built_but_not_in_the_contract_stops_naming_it_and_the_file(
+    raw_tables: dict[str, pd.DataFrame], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new feature column must be declared in the contract, or it would be dropped silently."""
+    from stages.late import featurize
+
+    def with_a_new_feature(flights: pd.DataFrame) -> pd.DataFrame:
+        return calendar_features(flights).assign(is_weekend=0.0)
+
+    monkeypatch.setattr(featurize, "calendar_features", with_a_new_feature)
+    labelled, _ = label_flights(raw_tables["flights"], 30)
+    with pytest.raises(
+        StageError,
+        match=r"features: built columns \['is_weekend'\] that the contract does not know; "
+        r"declare them in stages/late/contract\.py",
+    ):
+        build_features(
+            labelled, summarise_schedule(raw_tables["flights"]), raw_tables["weather"],
+            raw_tables["planes"], raw_tables["airports"],
+            FeaturizeParams(holiday_horizon_days=14, weather_window_hours=3),
+        )  # fmt: skip

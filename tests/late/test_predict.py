@@ -7,7 +7,13 @@ trained by the train stage's own code, and flights files written the way a user 
 from __future__ import annotations
 
 import dataclasses
+import gzip
+import hashlib
+import os
 import re
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +30,7 @@ from stages.late.predict import (
     InputReport,
     file_format,
     main,
+    observed_period,
     read_batches,
     read_schedule,
     score_flights,
@@ -31,7 +38,7 @@ from stages.late.predict import (
 from stages.late.scoring import known_categories, predict_late
 from stages.late.split import label_flights
 from stages.late.train import run as fit_model
-from tests.conftest import make_raw_tables, run_module, write_params
+from tests.conftest import REPO_ROOT, make_raw_tables, run_module, write_params
 
 TRAIN_PARAMS = TrainParams(
     model="hgb", seed=0, drop_features=(), logreg=LogregParams(C=1.0, max_iter=200),
@@ -125,12 +132,16 @@ def test_unknown_categories_and_missing_weather_are_scored_and_reported(
     )
     assert len(predictions) == 6
     assert np.isfinite(predictions["p_late"]).all()
-    report = InputReport()
+    report = InputReport(period=observed_period(side["weather"]))
     report.add(features, known_categories(model))
     lines = report.warnings()
     assert any(line.startswith("carrier: 1 flights") and "'ZZ'" in line for line in lines)
     assert any(line.startswith("dest: 1 flights") and "'XNA'" in line for line in lines)
     assert any(line.startswith("weather: 1 of 6 flights") for line in lines)
+    assert any(
+        line.startswith("dates: 1 of 6 flights are dated outside the weather table (2013-01-")
+        for line in lines
+    )
 
 
 def test_read_batches_labels_rows_and_reads_only_what_it_needs(tmp_path: Path) -> None:
@@ -249,6 +260,22 @@ def corrupt(flights: pd.DataFrame, case: str) -> pd.DataFrame:
         damaged.loc[[450], "carrier"] = np.nan
     elif case == "not a whole number":
         damaged.loc[[470], "sched_dep_time"] = 830.5
+    elif case == "clock time with a colon":
+        damaged.loc[[470], "sched_dep_time"] = "06:00"
+    elif case == "hour 25":
+        damaged.loc[[460], "hour"] = 25
+    elif case == "minutes past 59":
+        damaged.loc[[460], "sched_dep_time"] = 2575
+    elif case == "month 13":
+        damaged.loc[[430], "month"] = 13
+    elif case == "30 February":
+        damaged.loc[[440], ["month", "day"]] = [2, 30]
+    elif case == "negative distance":
+        damaged.loc[[410], "distance"] = -5.0
+    elif case == "infinite distance":
+        damaged.loc[[410], "distance"] = "inf"
+    elif case == "absurd distance":
+        damaged.loc[[410], "distance"] = 99_999.0
     return damaged
 
 
@@ -259,6 +286,22 @@ CORRUPTIONS = {
     "missing value": r"column 'carrier' has 1 missing values, first at (lines 452|rows 450)",
     "not a whole number": r"column 'sched_dep_time' expects int; 1 values are not whole numbers, "
     r"first at (lines 472|rows 470) \(830\.5\)",
+    "clock time with a colon": r"column 'sched_dep_time' expects int \(written HHMM as an integer, "
+    r"545 for 05:45\); cannot parse 1 values, first at (lines 472|rows 470) \('06:00'\)",
+    "hour 25": r"column 'hour' must be from 0 to 23; 1 values are not, first at (lines 462|rows 460) "
+    r"\(25\)",
+    "minutes past 59": r"column 'sched_dep_time' must be a time of day written HHMM as an integer "
+    r"\(0 to 2359, minutes below 60\); 1 values are not, first at (lines 462|rows 460) \(2575",
+    "month 13": r"column 'month' must be from 1 to 12; 1 values are not, first at "
+    r"(lines 432|rows 430) \(13\)",
+    "30 February": r"columns \['year', 'month', 'day'\] do not form a date in 1 rows, first at "
+    r"(lines 442|rows 440) \(2013-2-30\)",
+    "negative distance": r"column 'distance' must be from 1 to 10000; 1 values are not, first at "
+    r"(lines 412|rows 410) \(-5\.0\)",
+    "infinite distance": r"column 'distance' must be from 1 to 10000; 1 values are not, first at "
+    r"(lines 412|rows 410) \(inf\)",
+    "absurd distance": r"column 'distance' must be from 1 to 10000; 1 values are not, first at "
+    r"(lines 412|rows 410) \(99999\.0\)",
 }
 
 
@@ -337,3 +380,142 @@ def test_side_tables_may_be_csv_files(project: Path, tables: dict[str, pd.DataFr
     main(["--input", "in.csv", "--output", "a.csv"])
     main(["--input", "in.csv", "--output", "b.csv", "--weather", "weather.csv"])
     assert (project / "a.csv").read_bytes() == (project / "b.csv").read_bytes()
+
+
+# --- what the command will not overwrite, and what it says about its input ----------------------
+
+
+def file_hashes(root: Path) -> dict[str, str]:
+    """The md5 of every file under ``root``, by relative path."""
+    return {
+        str(path.relative_to(root)): hashlib.md5(path.read_bytes()).hexdigest()
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }
+
+
+def test_output_equal_to_the_input_is_refused_and_nothing_changes(
+    project: Path, tables: dict[str, pd.DataFrame]
+) -> None:
+    write_flights(project / "in.csv", scheduled(tables["flights"]))
+    before = file_hashes(project)
+    result = predict(project, "in.csv", "models/../in.csv")
+    assert result.returncode == 1
+    assert "--output models/../in.csv is the same file as --input in.csv" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert file_hashes(project) == before
+
+
+def test_output_onto_a_file_the_pipeline_owns_is_refused_and_nothing_changes(
+    project: Path, tables: dict[str, pd.DataFrame]
+) -> None:
+    (project / "dvc.yaml").write_text((REPO_ROOT / "dvc.yaml").read_text())
+    write_flights(project / "in.csv", scheduled(tables["flights"]))
+    before = file_hashes(project)
+    for target, stage in (
+        ("data/raw/flights.parquet", "ingest"),
+        ("metrics/late/metrics.json", "late-evaluate"),
+        ("data/daily/days/new.parquet", "daily-prepare"),
+        ("data/late/predictions/test.parquet", "late-predict"),
+    ):
+        result = predict(project, "in.csv", target)
+        assert result.returncode == 1, target
+        assert f"--output {target} is " in result.stderr
+        assert f"an output of stage '{stage}' in dvc.yaml" in result.stderr
+    assert file_hashes(project) == before
+
+
+def test_the_predict_stage_may_write_its_own_output(
+    project: Path, tables: dict[str, pd.DataFrame]
+) -> None:
+    """Run with exactly the arguments dvc.yaml gives it, it is the stage, which owns its output."""
+    (project / "dvc.yaml").write_text(
+        "stages:\n  late-predict:\n    cmd: python -m stages.late.predict --input in.csv "
+        "--output data/late/predictions/test.parquet\n    outs:\n      - data/late/predictions\n"
+    )
+    write_flights(project / "in.csv", scheduled(tables["flights"]))
+    result = predict(project, "in.csv", "data/late/predictions/test.parquet")
+    assert result.returncode == 0, result.stderr
+    assert (project / "data" / "late" / "predictions" / "test.parquet").is_file()
+
+
+def test_output_that_is_a_directory_is_refused_before_reading(project: Path) -> None:
+    (project / "out").mkdir()
+    message = predict_fails("missing.csv", "out")
+    assert message == "--output out: is a directory; give a file name to write to"
+
+
+@pytest.mark.parametrize("name", ["out.csv.gz", "out.CSV.GZ"])
+def test_a_gz_output_is_compressed_and_reads_back(
+    project: Path, tables: dict[str, pd.DataFrame], name: str
+) -> None:
+    write_flights(project / "in.csv", scheduled(tables["flights"]))
+    main(["--input", "in.csv", "--output", "plain.csv"])
+    main(["--input", "in.csv", "--output", name, "--chunk-rows", "100"])
+    assert gzip.decompress((project / name).read_bytes()) == (project / "plain.csv").read_bytes()
+    first = (project / name).read_bytes()
+    main(["--input", "in.csv", "--output", name])
+    assert (project / name).read_bytes() == first  # no time or name in the gzip header
+
+
+@pytest.mark.parametrize("name", ["out.csv.zip", "out.csv.bz2", "out.gz", "out.txt"])
+def test_an_output_name_it_cannot_honour_is_refused(project: Path, name: str) -> None:
+    message = predict_fails("in.csv", name)
+    assert message.startswith(f"{name}: cannot tell the format from the name")
+
+
+def test_a_handful_of_flights_is_scored_against_the_published_schedule(
+    project: Path, tables: dict[str, pd.DataFrame]
+) -> None:
+    """Without --schedule, a few flights of days the raw flights table covers get the congestion
+    of the whole published schedule; with the input as the schedule, a warning says why not."""
+    flights = scheduled(tables["flights"])
+    tables["flights"].to_parquet(project / "data" / "raw" / "flights.parquet", index=False)
+    write_flights(project / "few.csv", flights.head(5))
+    main(["--input", "few.csv", "--output", "few-scores.csv"])
+    main(
+        [
+            "--input",
+            "few.csv",
+            "--output",
+            "all-scores.csv",
+            "--schedule",
+            "data/raw/flights.parquet",
+        ]
+    )
+    assert (project / "few-scores.csv").read_bytes() == (project / "all-scores.csv").read_bytes()
+    result = predict(project, "few.csv", "thin.csv", "--schedule", "few.csv")
+    assert result.returncode == 0, result.stderr
+    assert "schedule: congestion is counted on few.csv, which holds a median of 1" in result.stderr
+    assert "--schedule FILE" in result.stderr
+
+
+def test_duplicated_flights_are_reported(project: Path, tables: dict[str, pd.DataFrame]) -> None:
+    flights = scheduled(tables["flights"])
+    write_flights(project / "in.csv", pd.concat([flights, flights.head(3)], ignore_index=True))
+    result = predict(project, "in.csv", "out.csv", "--chunk-rows", "100")
+    assert result.returncode == 0, result.stderr
+    assert "duplicates: 3 rows repeat a flight already in the input" in result.stderr
+
+
+def test_sigterm_stops_it_and_leaves_no_temporary_file(
+    project: Path, tables: dict[str, pd.DataFrame]
+) -> None:
+    flights = scheduled(tables["flights"])
+    write_flights(project / "in.csv", pd.concat([flights] * 200, ignore_index=True))
+    (project / "out.csv").write_text("earlier predictions\n")
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "stages.late.predict", "--input", "in.csv", "--output", "out.csv",
+         "--chunk-rows", "200"],
+        cwd=project, env=env, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert process.stderr is not None
+    for line in process.stderr:
+        if "scored 200 of" in line:
+            process.send_signal(signal.SIGTERM)
+            break
+    process.wait(timeout=60)
+    assert process.returncode == 128 + signal.SIGTERM
+    assert (project / "out.csv").read_text() == "earlier predictions\n"
+    assert [p.name for p in project.iterdir() if p.name.startswith(".out.csv")] == []

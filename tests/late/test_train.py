@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -89,3 +90,21 @@ def test_unknown_dropped_feature_names_the_nearest() -> None:
     with pytest.raises(StageError, match=r"train.drop_features: unknown feature 'day_of_yeer' "
                        r"\(did you mean 'day_of_year'\?\)"):  # fmt: skip
         model_features(("day_of_yeer",))
+
+
+def test_a_model_file_holding_something_else_is_refused(tmp_path: Path) -> None:
+    from sklearn.preprocessing import StandardScaler
+
+    from stages.core.model_io import save_model
+    from stages.late.scoring import load_late_model
+
+    save_model(StandardScaler(), tmp_path / "model.skops")
+    with pytest.raises(
+        StageError, match=r"model\.skops: holds a StandardScaler, not a model of project late"
+    ):
+        load_late_model(tmp_path / "model.skops")
+
+
+def test_dropping_every_feature_is_refused() -> None:
+    with pytest.raises(StageError, match="leaves out every feature"):
+        model_features(tuple(FEATURES))
