@@ -89,8 +89,12 @@ pull: $(INSTALLED) ## Check the remote, then pull data, models and the run-cache
 bench: $(INSTALLED) ## Measure pipeline overhead, scoring and scaling (25 to 60 min); writes BENCHMARKS.md
 	python -m benchmarks.pipeline
 
-lab: $(INSTALLED) ## Open the notebooks in JupyterLab (run make repro first: they read its outputs)
-	jupyter lab notebooks/
+# Jupyter refuses to start as root (the usual user in a container) without --allow-root;
+# ARGS passes anything else through, e.g. make lab ARGS="--no-browser --port 8890".
+LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+
+lab: $(INSTALLED) ## Open the notebooks in JupyterLab (make repro first; ARGS= passes options)
+	jupyter lab notebooks/ $(LAB_ROOT) $(ARGS)
 
 clean: ## Remove .venv and caches (not data: use dvc gc for that)
 	rm -rf $(VENV) .pytest_cache .ruff_cache

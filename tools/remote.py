@@ -11,15 +11,29 @@ from __future__ import annotations
 import os
 import socket
 import sys
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from configobj import ConfigObj, ConfigObjError
+from dvc.config import ConfigError
 from dvc.fs import get_cloud_fs
 from dvc.repo import Repo
 
+# The DVC configuration files of a repository, the shared one first.
+CONFIG_FILES = (".dvc/config", ".dvc/config.local")
 # How long to wait for a TCP connection to a custom endpoint before calling it down.
 CONNECT_TIMEOUT_S = 3.0
+# How long the listing of the bucket may take: an endpoint that accepts connections and never
+# answers would otherwise hold `make push` for a minute and a half of retries.
+LIST_TIMEOUT_S = 15.0
+PLACEHOLDER_HELP = (
+    "the remote in .dvc/config is an example to replace: "
+    "`dvc remote modify --local {name} url s3://YOUR-BUCKET/PATH` (and `... endpointurl URL` for "
+    "MinIO or another S3-compatible server); see docs/storage.md"
+)
 CREDENTIAL_HELP = (
     "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run "
     "`dvc remote modify --local {name} access_key_id ...` and `... secret_access_key ...`"
@@ -54,19 +68,43 @@ def check_endpoint(endpoint: str, timeout: float = CONNECT_TIMEOUT_S) -> str | N
         return error.strerror or str(error)
 
 
+def _causes(error: BaseException) -> list[BaseException]:
+    """``error`` and the exceptions it was raised from, outermost first."""
+    chain: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
 def explain(error: Exception, name: str, bucket: str) -> str:
     """The cause of a failed listing of the bucket, in terms a user can act on."""
     text = str(error)
-    if type(error).__name__ == "NoCredentialsError":
+    kinds = {type(cause).__name__ for cause in _causes(error)}
+    if "NoCredentialsError" in kinds:
         return f"no credentials found: {CREDENTIAL_HELP.format(name=name)}"
-    if isinstance(error, FileNotFoundError) or "NoSuchBucket" in text:
+    if kinds & {"EndpointConnectionError", "ConnectTimeoutError"} or "Could not connect" in text:
+        return f"cannot reach the S3 endpoint ({text}): {PLACEHOLDER_HELP.format(name=name)}"
+    if "NoSuchBucket" in text or "bucket does not exist" in text:
         return f"bucket '{bucket}' does not exist: create it, or point the remote elsewhere"
+    if isinstance(error, FileNotFoundError):
+        # A plain 404, without S3's NoSuchBucket: something answers, but not an S3 API.
+        return (
+            f"the endpoint answered 404 Not Found for bucket '{bucket}' with no S3 error: is it "
+            "an S3 API server (the endpointurl of the remote, or AWS_ENDPOINT_URL)?"
+        )
     if isinstance(error, PermissionError) or "Forbidden" in text or "AccessDenied" in text:
         return f"the credentials were refused ({text}): {CREDENTIAL_HELP.format(name=name)}"
     return f"{type(error).__name__}: {text}"
 
 
-def check_remote(repo: Repo, name: str | None = None, env: Mapping[str, str] = os.environ) -> str:
+def check_remote(
+    repo: Repo,
+    name: str | None = None,
+    env: Mapping[str, str] = os.environ,
+    timeout: float = LIST_TIMEOUT_S,
+) -> str:
     """Raise RemoteError unless the remote ``name`` (default: the repository's) can be listed."""
     name = name or repo.config["core"].get("remote")
     remotes = repo.config.get("remote", {})
@@ -87,10 +125,53 @@ def check_remote(repo: Repo, name: str | None = None, env: Mapping[str, str] = o
     fs_class, fs_config, path = get_cloud_fs(repo.config, **remote)
     bucket = path.split("/")[0]
     try:
-        fs_class(**fs_config).ls(bucket)
+        within(timeout, lambda: fs_class(**fs_config).ls(bucket))
+    except TimeoutError:
+        raise RemoteError(
+            f"{label}: the endpoint accepted the connection but did not answer within "
+            f"{timeout:g} s: is it an S3 API server, and is it running normally?"
+        ) from None
     except Exception as error:  # the S3 stack raises many types; explain() sorts them
         raise RemoteError(f"{label}: {explain(error, name, bucket)}") from error
     return label
+
+
+def within(seconds: float, action: Callable[[], object]) -> object:
+    """The result of ``action()``, or TimeoutError after ``seconds``. The call runs in a daemon
+    thread, which is left behind on a time-out (the process is about to exit anyway)."""
+    outcome: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = action()
+        except BaseException as error:  # handed to the caller below
+            outcome["error"] = error
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        raise TimeoutError(f"no answer within {seconds:g} s")
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+    return outcome.get("value")
+
+
+def malformed_config(root: Path, error: Exception) -> str:
+    """Which DVC configuration file of the repository at ``root`` does not parse, and what to do;
+    DVC's own message does not name the file."""
+    for name in CONFIG_FILES:
+        path = root / name
+        if not path.is_file():
+            continue
+        try:
+            ConfigObj(str(path), list_values=False)
+        except ConfigObjError as problem:
+            return (
+                f"{name}: cannot be read ({problem}); fix it (.dvc/config.local, this clone's own "
+                "settings, may also be removed and made again with `dvc remote modify --local`)"
+            )
+    return f"the DVC configuration cannot be read: {error}"
 
 
 def main(argv: list[str]) -> int:
@@ -98,7 +179,12 @@ def main(argv: list[str]) -> int:
     if not argv or argv[0] != "check" or len(argv) > 2:
         print("usage: python -m tools.remote check [REMOTE]", file=sys.stderr)
         return 2
-    with Repo() as repo:
+    try:
+        repo = Repo()
+    except ConfigError as error:
+        print(f"ERROR: {malformed_config(Path.cwd(), error)}", file=sys.stderr)
+        return 1
+    with repo:
         try:
             label = check_remote(repo, argv[1] if len(argv) == 2 else None)
         except RemoteError as error:

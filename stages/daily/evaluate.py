@@ -1,7 +1,9 @@
 """Stage ``daily-evaluate``: the model's forecasts against the naive ones on every split; write
 metrics and plot data.
 
-Writes ``metrics/daily/metrics.json``: per split, the number of airport-days, the MAE and RMSE of
+Writes ``metrics/daily/metrics.json``: per split, the number of airport-days (``airport_days``:
+named so that it does not collide with project ``late``'s ``n`` in ``dvc metrics show``), the MAE
+and RMSE of
 the model and of each naive forecast (persistence: D-1's share so far; mean_7d: the mean of
 D-8..D-2), and the model's skill, ``1 - MAE_model / MAE_baseline``, against each and against the
 best of them on that split (negative when the model is worse: it is reported as it is). The
@@ -40,7 +42,7 @@ def split_metrics(days: pd.DataFrame, forecast: pd.Series) -> dict:
         errors[name] = regression_metrics(actual, days[column].to_numpy())
     best = min(errors[name]["mae"] for name in BASELINES)
     return {
-        "n": len(days),
+        "airport_days": len(days),
         **{name: {"mae": value["mae"], "rmse": value["rmse"]} for name, value in errors.items()},
         "skill": skill(errors["model"]["mae"], best),
         **{

@@ -46,12 +46,14 @@ def split_flights(flights: pd.DataFrame, params: SplitParams) -> dict[str, pd.Da
 
 
 def describe_splits(splits: dict[str, pd.DataFrame], n_flights: int, n_unlabelled: int) -> dict:
-    """Counts for the data metrics: flights read and excluded, size and late rate per split."""
+    """Counts for the data metrics: flights read and excluded, and each split's flights and late
+    rate, under ``splits`` so that no key collides with a key of ``metrics.json`` in the tables
+    ``dvc metrics show`` and ``dvc exp show`` print."""
     return {
         "flights": n_flights,
         "excluded_no_arr_delay": n_unlabelled,
-        **{
-            name: {"n": len(frame), "positive_rate": round(float(frame[LABEL].mean()), 6)}
+        "splits": {
+            name: {"flights": len(frame), "late_rate": round(float(frame[LABEL].mean()), 6)}
             for name, frame in splits.items()
         },
     }

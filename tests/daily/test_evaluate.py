@@ -25,13 +25,14 @@ def hand_made_days() -> pd.DataFrame:
 def test_split_metrics_compare_the_model_with_each_baseline_and_the_best() -> None:
     days = hand_made_days()
     metrics = split_metrics(days, pd.Series([0.2, 0.35, 0.15, 0.3]))
-    assert metrics["n"] == 4
+    assert metrics["airport_days"] == 4
     assert metrics["model"]["mae"] == pytest.approx(0.025)
     assert metrics["persistence"]["mae"] == pytest.approx((0.1 + 0 + 0.2 + 0.2) / 4)
     assert metrics["mean_7d"]["mae"] == pytest.approx((0 + 0.2 + 0.1 + 0.1) / 4)  # the best
     assert metrics["skill"] == pytest.approx(1 - 0.025 / 0.1)
     assert set(metrics) == {
-        "n", "model", "persistence", "mean_7d", "skill", "skill_vs_persistence", "skill_vs_mean_7d"
+        "airport_days", "model", "persistence", "mean_7d", "skill", "skill_vs_persistence",
+        "skill_vs_mean_7d",
     }  # fmt: skip
 
 

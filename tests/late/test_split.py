@@ -81,6 +81,8 @@ def test_describe_splits_counts() -> None:
     assert summary == {
         "flights": 5,
         "excluded_no_arr_delay": 1,
-        "train": {"n": 4, "positive_rate": 0.25},
-        "test": {"n": 2, "positive_rate": 0.5},
+        "splits": {
+            "train": {"flights": 4, "late_rate": 0.25},
+            "test": {"flights": 2, "late_rate": 0.5},
+        },
     }

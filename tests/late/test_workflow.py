@@ -37,7 +37,7 @@ def test_first_repro_runs_every_stage_and_writes_every_output(
         assert set(metrics[split]) == METRIC_KEYS
         assert 0.6 < metrics[split]["roc_auc"] < 1.0
     data = json.loads((root / "metrics" / "late" / "data.json").read_text())
-    labelled = sum(data[split]["n"] for split in ("train", "valid", "test"))
+    labelled = sum(data["splits"][split]["flights"] for split in ("train", "valid", "test"))
     assert labelled + data["excluded_no_arr_delay"] == data["flights"]
     model = load_late_model(root / "models" / "late" / "model.skops")
     assert model.predict_proba(processed[FEATURES].head(5)).shape == (5, 2)
