@@ -63,7 +63,14 @@ def test_model_card_states_the_hashes_dvc_recorded(reproduced: tuple[Path, list[
     assert facts["model"]["md5"] == recorded["models/late/model.skops"]
     metrics = json.loads((root / "metrics" / "late" / "metrics.json").read_text())
     assert facts["metrics"] == {split: metrics[split] for split in ("valid", "test")}
-    assert facts["features"]["categorical"] + facts["features"]["numeric"] == FEATURES
+    # The features of the fitted model: all but those the params leave out.
+    dropped = YAML(typ="safe", pure=True).load((root / "params.yaml").read_text())["late"]["train"][
+        "drop_features"
+    ]
+    assert facts["features"]["categorical"] + facts["features"]["numeric"] == [
+        name for name in FEATURES if name not in dropped
+    ]
+    assert sorted(facts["features_left_out"]) == sorted(dropped)
     assert facts["params"]["ingest"]["sample_frac"] == 0.05
 
 

@@ -165,12 +165,26 @@ def test_typo_appended_by_exp_run_fails_and_leaves_the_workspace(repo: Repo) -> 
 
 def test_typo_in_a_workspace_exp_run_is_undone_by_git_and_dvc_checkout(repo: Repo) -> None:
     """A workspace run leaves DVC's edit of params.yaml for debugging and has removed the
-    failing stage's output; ``git checkout params.yaml && dvc checkout`` restores everything."""
+    failing stage's output; ``git checkout -- . && dvc checkout`` restores everything."""
     result = repo.run("dvc", "exp", "run", "-S", "+late.train.n_estimatorz=10", check=False)
     assert result.returncode != 0
     assert TYPO_MESSAGE in result.stderr + result.stdout
     assert not (repo.root / "models" / "late" / "model.skops").exists()
+    repo.run("git", "checkout", "--", ".")
+    repo.run("dvc", "checkout")
+    assert repo.is_clean()
+    assert json.loads(repo.run("dvc", "status", "--json").stdout) == {}
+
+
+def test_a_successful_workspace_run_is_undone_by_the_documented_recipe(repo: Repo) -> None:
+    """Restoring params.yaml alone leaves the run's dvc.lock behind (docs/experiments.md shows
+    it); ``git checkout -- . && dvc checkout`` undoes the whole run."""
+    repo.run("dvc", "exp", "run", "-S", "late.evaluate.curve_points=51")
     repo.run("git", "checkout", "params.yaml")
+    repo.run("dvc", "checkout")
+    assert not repo.is_clean()
+    assert "dvc.lock" in repo.run("git", "status", "--short").stdout
+    repo.run("git", "checkout", "--", ".")
     repo.run("dvc", "checkout")
     assert repo.is_clean()
     assert json.loads(repo.run("dvc", "status", "--json").stdout) == {}
