@@ -22,7 +22,7 @@ endif
 # The project's entries of the top-level `metrics:` list in dvc.yaml (two-space indented).
 P_METRICS = $(if $(P),$(shell sed -n 's|^  - \(metrics/$(P)/[^ :]*\)$$|\1|p' dvc.yaml))
 
-.PHONY: help setup repro test check fix lint format lock lab push pull bench clean
+.PHONY: help setup repro test check fix project lint format lock lab push pull bench clean
 
 help: ## List the targets (P=<project> narrows repro and test to one project)
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -64,6 +64,10 @@ check: $(INSTALLED) ## Check import contracts, dvc.yaml against the code and par
 
 fix: $(INSTALLED) ## Rewrite the module deps of every stage in dvc.yaml from the code
 	python -m tools.dvc_lint --fix
+
+project: $(INSTALLED) ## Start a research project: make project NAME=<name> (a skeleton that runs)
+	@test -n "$(NAME)" || { echo "usage: make project NAME=<name>" >&2; exit 2; }
+	python -m tools.new_project $(NAME)
 
 lint: $(INSTALLED) ## Check code style with ruff
 	ruff check .

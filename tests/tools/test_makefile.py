@@ -28,3 +28,11 @@ def test_repro_and_test_narrow_to_a_project() -> None:
     unknown = dry_run("test", "P=weekly")
     assert unknown.returncode != 0
     assert "P=weekly is not a project; the projects are: daily late" in unknown.stderr
+
+
+def test_project_needs_a_name_and_runs_the_scaffold() -> None:
+    result = dry_run("project", "NAME=weekly")
+    assert "python -m tools.new_project weekly" in result.stdout.splitlines()
+    missing = subprocess.run(["make", "project"], cwd=REPO_ROOT, capture_output=True, text=True)
+    assert missing.returncode != 0
+    assert "usage: make project NAME=<name>" in missing.stderr
