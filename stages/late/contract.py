@@ -19,8 +19,10 @@ CONTRACT_FILE = Path(__file__).relative_to(Path(__file__).parents[2]).as_posix()
 ID_COLUMNS = ["year", "month", "day", "sched_dep_time", "carrier", "flight", "origin", "dest"]
 LABEL = "late"
 
-# The features `featurize` builds and `train` fits on. Everything here is known before the
-# scheduled departure; nothing derives from dep_time, dep_delay, arr_time, arr_delay or air_time.
+# The features `featurize` builds and `train` fits on. Everything here is known
+# `late.featurize.realtime_cutoff_min` minutes before the scheduled departure: nothing derives
+# from the flight's own dep_time, dep_delay, arr_time, arr_delay or air_time, and the airport's
+# delay state (origin_delay_*) reads only the departures that had left by that cut-off.
 CATEGORICAL_FEATURES = ["carrier", "origin", "dest", "plane_manufacturer", "plane_engine"]
 NUMERIC_FEATURES = [
     "month", "day_of_week", "day_of_year", "sched_dep_hour", "sched_dep_minute",
@@ -33,6 +35,7 @@ NUMERIC_FEATURES = [
     "origin_hour_departures", "origin_day_departures", "carrier_origin_day_departures",
     "dest_day_arrivals",
     "tail_day_leg", "tail_day_legs", "tail_prev_gap_min",
+    "origin_delay_mean_so_far", "origin_delayed_share_so_far", "origin_delay_mean_last_hour",
 ]  # fmt: skip
 FEATURES = CATEGORICAL_FEATURES + NUMERIC_FEATURES
 

@@ -162,15 +162,127 @@ def tail_legs(schedule: pd.DataFrame) -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
-def summarise_schedule(schedule: pd.DataFrame) -> ScheduleSummary:
+# The airport's delay state: what its departures of the day that had already left say about it.
+DEPARTURES = "departures"
+# The columns of a departures table (actual departures so far) that the delay state reads.
+DEPARTURE_COLUMNS = ["origin", *DAY_KEY, "sched_dep_time", "dep_delay"]
+# A departure counts as delayed in the delay state from this many minutes on.
+DELAYED_MIN = 15
+# The window of the recent delay: the departures that left in this many minutes before the cut-off.
+RECENT_WINDOW_MIN = 60
+# A departures table with no departure: the delay state is then missing for every flight.
+NO_DEPARTURES = pd.DataFrame(
+    {
+        "origin": pd.Series(dtype="str"),
+        **{name: pd.Series(dtype="int64") for name in [*DAY_KEY, "sched_dep_time"]},
+        "dep_delay": pd.Series(dtype="float64"),
+    }
+)
+DELAY_STATE_FEATURES = [
+    "origin_delay_mean_so_far", "origin_delayed_share_so_far", "origin_delay_mean_last_hour"
+]  # fmt: skip
+
+
+def _day_number(frame: pd.DataFrame) -> pd.Series:
+    """A date as one integer, YYYYMMDD: a cheap key to group and join by."""
+    return frame["year"] * 10_000 + frame["month"] * 100 + frame["day"]
+
+
+def summarise_departures(departures: pd.DataFrame) -> pd.DataFrame:
+    """Each airport's departures of each day in the order they left, with running totals: how
+    many had left, the sum of their departure delays and how many left ``DELAYED_MIN`` or more
+    late. A departure's time is its scheduled minute of the day plus its delay (past 1440 when
+    it left after midnight); flights without a departure delay (cancelled, or not left yet) are
+    left out."""
+    left = departures.dropna(subset=["dep_delay"])
+    table = pd.DataFrame(
+        {
+            # One string dtype on both sides of the join, even for an empty table.
+            "origin": pd.array(left["origin"], dtype="str"),
+            "day_number": _day_number(left).to_numpy(),
+            "left_minute": (minutes_of_day(left["sched_dep_time"]) + left["dep_delay"]).to_numpy(
+                dtype=float
+            ),
+            "delay": left["dep_delay"].to_numpy(dtype=float),
+        }
+    ).sort_values(["origin", "day_number", "left_minute"], kind="stable")
+    by_day = table.groupby(["origin", "day_number"], sort=False)
+    return (
+        table.assign(
+            departed=by_day.cumcount().to_numpy(dtype=float) + 1,
+            delay_sum=by_day["delay"].cumsum(),
+            delayed=(table["delay"] >= DELAYED_MIN)
+            .astype(float)
+            .groupby([table["origin"], table["day_number"]], sort=False)
+            .cumsum(),
+        )
+        .drop(columns="delay")
+        .reset_index(drop=True)
+    )
+
+
+def _state_at(queries: pd.DataFrame, summary: pd.DataFrame, minute: pd.Series) -> pd.DataFrame:
+    """The running totals of each query's airport and day at ``minute`` (departures that left
+    at or before it), in the queries' order; zeros where none had left."""
+    keyed = queries.assign(at=minute.to_numpy(dtype=float), row=np.arange(len(queries)))
+    merged = pd.merge_asof(
+        keyed.sort_values("at", kind="stable"),
+        summary.sort_values("left_minute", kind="stable"),
+        left_on="at", right_on="left_minute", by=["origin", "day_number"],
+        direction="backward", allow_exact_matches=True,
+    ).sort_values("row")  # fmt: skip
+    return merged[["departed", "delay_sum", "delayed"]].fillna(0.0).reset_index(drop=True)
+
+
+def delay_state_features(
+    flights: pd.DataFrame, departures: pd.DataFrame, cutoff_min: int
+) -> pd.DataFrame:
+    """What the origin's departures of the day say ``cutoff_min`` minutes before each flight's
+    scheduled departure, from those that had left by then: their mean departure delay, the share
+    that left ``DELAYED_MIN``+ minutes late, and the mean delay of those that left in the
+    ``RECENT_WINDOW_MIN`` minutes before the cut-off (missing where none had left). Only
+    departures at or before the cut-off are read: a test rebuilds each flight's features from
+    those alone and finds the same values."""
+    queries = pd.DataFrame(
+        {
+            "origin": pd.array(flights["origin"], dtype="str"),
+            "day_number": _day_number(flights).to_numpy(),
+        }
+    )
+    cutoff = minutes_of_day(flights["sched_dep_time"]).reset_index(drop=True) - cutoff_min
+    now = _state_at(queries, departures, cutoff)
+    before = _state_at(queries, departures, cutoff - RECENT_WINDOW_MIN)
+    recent = now["departed"] - before["departed"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        features = pd.DataFrame(
+            {
+                "origin_delay_mean_so_far": now["delay_sum"] / now["departed"],
+                "origin_delayed_share_so_far": now["delayed"] / now["departed"],
+                "origin_delay_mean_last_hour": (now["delay_sum"] - before["delay_sum"]) / recent,
+            }
+        )
+    features = features.where(np.isfinite(features))
+    features.index = flights.index
+    return features
+
+
+def summarise_schedule(
+    schedule: pd.DataFrame, departures: pd.DataFrame | None = None
+) -> ScheduleSummary:
     """What the features need of the whole published schedule, computed once so that any batch
     of flights can look it up, however the flights are split into batches: the flights per
-    congestion key, and each aircraft's legs of the day (``TAIL_LEGS``)."""
+    congestion key, each aircraft's legs of the day (``TAIL_LEGS``), and the airports' departures
+    with their delays (``DEPARTURES``) from ``departures``, by default the schedule itself when it
+    holds ``dep_delay`` (none otherwise: the delay state is then missing)."""
     summary = {
         name: schedule.groupby(key, observed=True).size().rename(name).reset_index()
         for name, key in CONGESTION_KEYS.items()
     }
     summary[TAIL_LEGS] = tail_legs(schedule)
+    source = schedule if departures is None else departures
+    if "dep_delay" not in source:
+        source = NO_DEPARTURES
+    summary[DEPARTURES] = summarise_departures(source)
     return summary
 
 
@@ -245,9 +357,10 @@ def build_features(
 ) -> pd.DataFrame:
     """The identifying columns and features of ``flights``, in their row order (index reset).
 
-    Reads only the columns of ``SCHEDULED_FLIGHT_SCHEMA``, which are known before departure, and
-    the summary of the published schedule; the ``predict`` stage calls this very function on new
-    flights.
+    Reads only the columns of ``SCHEDULED_FLIGHT_SCHEMA``, which are known before departure, the
+    summary of the published schedule, and of the airports' departures only those that had left
+    ``params.realtime_cutoff_min`` minutes before each flight's scheduled departure; the
+    ``predict`` stage calls this very function on new flights.
     """
     dates = flight_dates(flights)
     parts = [
@@ -260,6 +373,7 @@ def build_features(
         weather_history_features(flights, weather, params.weather_window_hours),
         congestion_features(flights, summary),
         aircraft_leg_features(flights, summary),
+        delay_state_features(flights, summary[DEPARTURES], params.realtime_cutoff_min),
     ]
     table = pd.concat(parts, axis=1)
     produced = set(table.columns)
@@ -297,7 +411,11 @@ def run(
 def main() -> None:
     """Build data/late/processed/<split>.parquet from data/late/interim and the raw tables."""
     params = load_params("late.featurize", FeaturizeParams)
-    schedule_schema = {name: RAW_TABLES["flights"][name] for name in SCHEDULE_COLUMNS}
+    # The schedule with the outcomes of its departures: the delay state reads those that had
+    # left before each flight's cut-off, and nothing later.
+    schedule_schema = {
+        name: RAW_TABLES["flights"][name] for name in [*SCHEDULE_COLUMNS, "dep_delay"]
+    }
     schedule = read_table(raw_path("flights"), schedule_schema)
     side = {name: read_table(raw_path(name), RAW_TABLES[name]) for name in SIDE_TABLES}
     # Only the columns known before departure (and the label) are read: nothing else can leak.

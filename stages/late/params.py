@@ -41,6 +41,7 @@ class FeaturizeParams:
 
     holiday_horizon_days: int
     weather_window_hours: int
+    realtime_cutoff_min: int
 
     def __post_init__(self) -> None:
         require(
@@ -48,6 +49,12 @@ class FeaturizeParams:
             "holiday_horizon_days",
             "at least 1",
             self.holiday_horizon_days,
+        )
+        require(
+            self.realtime_cutoff_min >= 0,
+            "realtime_cutoff_min",
+            "at least 0 (minutes before the scheduled departure)",
+            self.realtime_cutoff_min,
         )
         require(
             1 <= self.weather_window_hours <= 24,

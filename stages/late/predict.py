@@ -51,6 +51,8 @@ from stages.core.tables import (
 )
 from stages.late.contract import FEATURE_SCHEMA, ID_COLUMNS, SCHEDULED_FLIGHT_SCHEMA
 from stages.late.featurize import (
+    DELAY_STATE_FEATURES,
+    DEPARTURE_COLUMNS,
     SCHEDULE_COLUMNS,
     SIDE_TABLES,
     ScheduleSummary,
@@ -159,12 +161,19 @@ def read_whole(path: Path, schema: TableSchema, chunk_rows: int) -> pd.DataFrame
     return pd.concat(list(read_batches(path, schema, chunk_rows)))
 
 
-def read_schedule(path: Path, chunk_rows: int) -> tuple[ScheduleSummary, int]:
-    """The summary of the schedule in ``path`` and its number of flights. Only the few columns
+def read_schedule(
+    path: Path, chunk_rows: int, departures_path: Path | None = None
+) -> tuple[ScheduleSummary, int]:
+    """The summary of the schedule in ``path`` (and of the actual departures in
+    ``departures_path``, if given) and the schedule's number of flights. Only the few columns
     the summary needs are read, chunk by chunk (some 60 bytes a flight)."""
     schema = {name: SCHEDULED_FLIGHT_SCHEMA[name] for name in SCHEDULE_COLUMNS}
     schedule = read_whole(path, schema, chunk_rows)
-    return summarise_schedule(schedule), len(schedule)
+    departures = None
+    if departures_path is not None:
+        departed_schema = {name: RAW_TABLES["flights"][name] for name in DEPARTURE_COLUMNS}
+        departures = read_whole(departures_path, departed_schema, chunk_rows)
+    return summarise_schedule(schedule, departures), len(schedule)
 
 
 def observed_period(weather: pd.DataFrame) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -186,6 +195,7 @@ class InputReport:
     flights: int = 0
     keys: list[np.ndarray] = field(default_factory=list)
     thin_schedule: str = ""
+    no_departures: bool = False
 
     def add(self, features: pd.DataFrame, known: dict[str, set[str]]) -> None:
         """Count the unseen categories, the flights without weather and those dated outside the
@@ -238,6 +248,12 @@ class InputReport:
             )
         if self.thin_schedule:
             lines.append(self.thin_schedule)
+        if self.no_departures:
+            lines.append(
+                "delay state: no --departures table (the day's actual departures so far): the "
+                f"origin's delay state ({', '.join(DELAY_STATE_FEATURES)}) is scored as missing, "
+                "which the model has seen only at the start of a day"
+            )
         return lines
 
 
@@ -339,6 +355,7 @@ def predict_file(
     schedule_path: Path | None,
     side_paths: dict[str, Path],
     chunk_rows: int,
+    departures_path: Path | None = None,
 ) -> InputReport:
     """Score every flight of ``input_path`` into ``output_path``, written atomically."""
     featurize_params = load_params("late.featurize", FeaturizeParams)
@@ -351,13 +368,14 @@ def predict_file(
     if schedule_path is None:
         schedule_path = choose_schedule(input_path, raw_path("flights"), chunk_rows)
         log.info("counting schedule congestion on %s", schedule_path)
-    summary, total = read_schedule(schedule_path, chunk_rows)
+    summary, total = read_schedule(schedule_path, chunk_rows, departures_path)
     if schedule_path != input_path:
         total = _count_rows(input_path, chunk_rows)
     model = load_late_model(model_path)
     known = known_categories(model)
     report = InputReport(period=observed_period(side["weather"]))
     report.thin_schedule = thin_schedule_warning(summary, schedule_path)
+    report.no_departures = departures_path is None
     compress = output_path.name.lower().endswith(".gz")
     with atomic_path(output_path) as temporary:
         writer = PredictionWriter(temporary, output_kind, compress)
@@ -401,6 +419,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="the published schedule to count congestion on (default: the raw flights table "
         "when it covers every airport and date of the input, else the input itself)",
     )
+    parser.add_argument(
+        "--departures",
+        type=Path,
+        help="the day's actual departures so far (flights with dep_delay), for the origin's "
+        "delay state; only those that left late.featurize.realtime_cutoff_min before each flight "
+        "are read (default: none, the delay state is scored as missing)",
+    )
     for table in SIDE_TABLES:
         parser.add_argument(
             f"--{table}",
@@ -424,8 +449,9 @@ def check_output(args: argparse.Namespace, arguments: list[str]) -> None:
     """Refuse, before anything is read, an ``--output`` that is a directory, one of the inputs
     or a file the pipeline owns (unless this is the ``late-predict`` stage itself)."""
     inputs = {"--input": args.input, "--model": args.model}
-    if args.schedule is not None:
-        inputs["--schedule"] = args.schedule
+    for option in ("schedule", "departures"):
+        if getattr(args, option) is not None:
+            inputs[f"--{option}"] = getattr(args, option)
     inputs.update({f"--{table}": getattr(args, table) for table in SIDE_TABLES})
     try:
         root = project_root(Path.cwd())
@@ -446,6 +472,7 @@ def main(argv: list[str] | None = None) -> None:
         args.schedule,
         {table: getattr(args, table) for table in SIDE_TABLES},
         args.chunk_rows,
+        args.departures,
     )
     for line in report.warnings():
         log.warning("%s", line)

@@ -15,7 +15,7 @@ def build_processed(raw_tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     labelled, _ = label_flights(raw_tables["flights"], 30)
     features = build_features(
         labelled, summarise_schedule(raw_tables["flights"]), raw_tables["weather"],
-        raw_tables["planes"], raw_tables["airports"], FeaturizeParams(holiday_horizon_days=14, weather_window_hours=3),
+        raw_tables["planes"], raw_tables["airports"], FeaturizeParams(holiday_horizon_days=14, weather_window_hours=3, realtime_cutoff_min=60),
     )  # fmt: skip
     return with_label(features, labelled)
 

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from stages.core.calendar import minutes_of_day
 from stages.core.errors import StageError
 from stages.core.tables import check_table
 from stages.late.contract import FEATURES, LABEL, POST_DEPARTURE_COLUMNS, PROCESSED_SCHEMA
@@ -15,7 +16,9 @@ from stages.late.featurize import (
     build_features,
     calendar_features,
     congestion_features,
+    delay_state_features,
     plane_features,
+    summarise_departures,
     summarise_schedule,
     weather_features,
     weather_history_features,
@@ -23,6 +26,7 @@ from stages.late.featurize import (
 )
 from stages.late.params import FeaturizeParams
 from stages.late.split import label_flights
+from tests.conftest import make_raw_tables
 
 
 def test_calendar_features() -> None:
@@ -161,7 +165,9 @@ def test_no_feature_reads_weather_from_after_the_scheduled_hour(
     equal those built from the whole table: nothing later can have leaked in."""
     flights = raw_tables["flights"]
     weather = hourly_weather(2013, seed=5)
-    params = FeaturizeParams(holiday_horizon_days=14, weather_window_hours=3)
+    params = FeaturizeParams(
+        holiday_horizon_days=14, weather_window_hours=3, realtime_cutoff_min=60
+    )
     summary = summarise_schedule(flights)
     side = {"planes": raw_tables["planes"], "airports": raw_tables["airports"]}
     everything = build_features(flights, summary, weather, **side, params=params)
@@ -183,27 +189,83 @@ def test_build_features_matches_the_processed_schema(processed: pd.DataFrame) ->
     assert processed.index.equals(pd.RangeIndex(len(processed)))
 
 
-def test_no_feature_uses_information_from_after_departure(
-    raw_tables: dict[str, pd.DataFrame],
-) -> None:
-    """Scrambling every post-departure column changes no feature (the label aside)."""
+def test_no_feature_uses_the_flights_own_outcome(raw_tables: dict[str, pd.DataFrame]) -> None:
+    """Scrambling every post-departure column of the flights scored changes no feature (the
+    label aside): the airports' delay state reads other departures, and only those that had left
+    before the cut-off (tested below)."""
     labelled, _ = label_flights(raw_tables["flights"], 30)
     rng = np.random.default_rng(1)
     scrambled = labelled.copy()
-    schedule = raw_tables["flights"].copy()
     for column in POST_DEPARTURE_COLUMNS:
         scrambled[column] = rng.permutation(scrambled[column].to_numpy())
-        schedule[column] = np.nan
-    params = FeaturizeParams(holiday_horizon_days=14, weather_window_hours=3)
-    side = {k: raw_tables[k] for k in ("weather", "planes", "airports")}
-    original = with_label(
-        build_features(labelled, summarise_schedule(raw_tables["flights"]), **side, params=params),
-        labelled,
+    params = FeaturizeParams(
+        holiday_horizon_days=14, weather_window_hours=3, realtime_cutoff_min=60
     )
-    changed = build_features(scrambled, summarise_schedule(schedule), **side, params=params)
+    side = {k: raw_tables[k] for k in ("weather", "planes", "airports")}
+    summary = summarise_schedule(raw_tables["flights"])
+    original = with_label(build_features(labelled, summary, **side, params=params), labelled)
+    changed = build_features(scrambled, summary, **side, params=params)
     pd.testing.assert_frame_equal(original[FEATURES], changed[FEATURES])
     assert not set(POST_DEPARTURE_COLUMNS) & set(FEATURES)
     assert LABEL in original
+
+
+def departures_of(rows: list[tuple]) -> pd.DataFrame:
+    """Departures from (origin, day of January 2013, sched_dep_time, dep_delay) rows."""
+    frame = pd.DataFrame(rows, columns=["origin", "day", "sched_dep_time", "dep_delay"])
+    return frame.assign(year=2013, month=1)
+
+
+def test_the_delay_state_reads_the_departures_that_left_by_the_cutoff() -> None:
+    departures = departures_of(
+        [("EWR", 1, 600, 0.0), ("EWR", 1, 700, 30.0), ("EWR", 1, 800, 90.0),
+         ("EWR", 1, 900, np.nan), ("JFK", 1, 600, 60.0), ("EWR", 2, 600, 5.0)]
+    )  # fmt: skip
+    flights = departures_of([("EWR", 1, 1000, 0.0), ("EWR", 1, 731, 0.0), ("EWR", 3, 900, 0.0)])
+    state = delay_state_features(flights, summarise_departures(departures), cutoff_min=60)
+    # 10:00, cut-off 09:00: left by then 06:00 (0), 07:30 (30); 09:30 (800 + 90) not yet, and
+    # none in the hour 08:00-09:00
+    assert state.iloc[0].tolist()[:2] == [15.0, 0.5]
+    assert np.isnan(state.iloc[0, 2])
+    # 07:31, cut-off 06:31: only 06:00 had left; nothing in the hour 05:31-06:31 but it
+    assert state.iloc[1].tolist() == [0.0, 0.0, 0.0]
+    # a day with no departures known: missing, not zero
+    assert state.iloc[2].isna().all()
+
+
+def test_the_delay_state_equals_its_rebuild_from_departures_known_at_the_cutoff() -> None:
+    """The leakage test: for sampled flights, rebuild the features from only the departures
+    whose actual departure is at least the cut-off before the flight's scheduled time; every
+    feature equals the pipeline's. (Synthetic flights dense enough for an airport's day to have
+    departures before most flights.)"""
+    raw_tables = make_raw_tables(flights_per_month=900, seed=2)
+    flights = raw_tables["flights"]
+    params = FeaturizeParams(
+        holiday_horizon_days=14, weather_window_hours=3, realtime_cutoff_min=60
+    )
+    side = {k: raw_tables[k] for k in ("weather", "planes", "airports")}
+    summary = summarise_schedule(flights)
+    everything = build_features(flights, summary, **side, params=params)
+    dates = pd.to_datetime(flights[["year", "month", "day"]])
+    left = dates + pd.to_timedelta(
+        minutes_of_day(flights["sched_dep_time"]) + flights["dep_delay"], unit="min"
+    )
+    checked = 0
+    for row in np.random.default_rng(5).choice(len(flights), size=40, replace=False):
+        flight = flights.iloc[[row]]
+        cutoff = dates.iloc[row] + pd.Timedelta(
+            minutes=int(minutes_of_day(flight["sched_dep_time"]).iloc[0])
+            - params.realtime_cutoff_min
+        )
+        known = flights.assign(dep_delay=flights["dep_delay"].where(left <= cutoff))
+        alone = build_features(flight, summarise_schedule(flights, known), **side, params=params)
+        pd.testing.assert_frame_equal(
+            alone[FEATURES].reset_index(drop=True),
+            everything.iloc[[row]][FEATURES].reset_index(drop=True),
+            check_dtype=False,  # one flight's join has no missing plane to make a column float
+        )
+        checked += alone["origin_delay_mean_so_far"].notna().sum()
+    assert checked > 10  # most sampled flights had departures before them to read
 
 
 def test_a_feature_built_but_not_in_the_contract_stops_naming_it_and_the_file(
@@ -225,5 +287,5 @@ def test_a_feature_built_but_not_in_the_contract_stops_naming_it_and_the_file(
         build_features(
             labelled, summarise_schedule(raw_tables["flights"]), raw_tables["weather"],
             raw_tables["planes"], raw_tables["airports"],
-            FeaturizeParams(holiday_horizon_days=14, weather_window_hours=3),
+            FeaturizeParams(holiday_horizon_days=14, weather_window_hours=3, realtime_cutoff_min=60),
         )  # fmt: skip

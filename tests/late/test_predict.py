@@ -45,7 +45,7 @@ TRAIN_PARAMS = TrainParams(
     hgb=HgbParams(max_iter=20, learning_rate=0.1, max_leaf_nodes=8, min_samples_leaf=5,
                   l2_regularization=0.0),
 )  # fmt: skip
-FEATURIZE = FeaturizeParams(holiday_horizon_days=14, weather_window_hours=3)
+FEATURIZE = FeaturizeParams(holiday_horizon_days=14, weather_window_hours=3, realtime_cutoff_min=60)
 SIDE_TABLES = ("weather", "planes", "airports")
 
 
@@ -97,7 +97,9 @@ def test_schedule_read_in_chunks_gives_the_summary_of_the_whole(
 ) -> None:
     schedule = tables["flights"]
     write_flights(tmp_path / "schedule.csv", schedule)
-    summary, rows = read_schedule(tmp_path / "schedule.csv", chunk_rows=37)
+    summary, rows = read_schedule(
+        tmp_path / "schedule.csv", chunk_rows=37, departures_path=tmp_path / "schedule.csv"
+    )
     assert rows == len(schedule)
     whole = summarise_schedule(schedule)
     assert summary.keys() == whole.keys()
@@ -519,3 +521,20 @@ def test_sigterm_stops_it_and_leaves_no_temporary_file(
     assert process.returncode == 128 + signal.SIGTERM
     assert (project / "out.csv").read_text() == "earlier predictions\n"
     assert [p.name for p in project.iterdir() if p.name.startswith(".out.csv")] == []
+
+
+def test_the_delay_state_comes_from_a_departures_table_or_is_missing_with_a_warning(
+    project: Path, tables: dict[str, pd.DataFrame]
+) -> None:
+    flights = scheduled(tables["flights"])
+    write_flights(project / "in.csv", flights)
+    write_flights(project / "departures.csv", tables["flights"].drop(columns=["time_hour"]))
+    without = predict(project, "in.csv", "without.csv")
+    assert without.returncode == 0, without.stderr
+    assert "delay state: no --departures table" in without.stderr
+    given = predict(project, "in.csv", "with.csv", "--departures", "departures.csv")
+    assert given.returncode == 0, given.stderr
+    assert "delay state" not in given.stderr
+    assert not pd.read_csv(project / "with.csv")["p_late"].equals(
+        pd.read_csv(project / "without.csv")["p_late"]
+    )
