@@ -43,8 +43,9 @@ CALENDAR_FEATURES = ("month", "day_of_year")
 
 INTENDED_USE = """\
 - **Use:** rank flights leaving New York (EWR, JFK, LGA) by their risk of arriving 30 or more
-  minutes late, from what is known before departure: the schedule, the aircraft, the
-  destination and the weather at the origin in the scheduled hour. Score new flights with
+  minutes late, from what is known {cutoff} minutes before departure: the schedule, the
+  aircraft, the destination, the weather at the origin, and how late the origin's departures
+  of the day that had left by then were. Score new flights with
   `python -m stages.late.predict` (see its README), which builds the features with the same code.
 - **Not for:** decisions about a single passenger or crew member, other airports, or years far
   from the training data. It is a research baseline, not an operational forecast.
@@ -118,7 +119,12 @@ Probability that a flight leaving New York arrives {minutes} or more minutes lat
 md5 `{model["md5"]}`.
 
 ## Intended use and limits
-{INTENDED_USE.format(seasons=seasons_note(facts["features"]))}
+{
+        INTENDED_USE.format(
+            seasons=seasons_note(facts["features"]),
+            cutoff=params["featurize"]["realtime_cutoff_min"],
+        )
+    }
 ## Data version
 DVC hashes, as `dvc.lock` records them; `dvc checkout` at the commit that holds them restores the
 exact files.

@@ -58,6 +58,7 @@ def test_card_describes_the_model_as_fitted(processed: pd.DataFrame) -> None:
     params = {
         "ingest": {},
         "split": {"late_threshold_min": 30, "strategy": "time"},
+        "featurize": {"realtime_cutoff_min": 60},
         "train": {"model": "hgb"},
     }
     data = {"models/late/model.skops": "def"}
@@ -72,6 +73,7 @@ def test_card_describes_the_model_as_fitted(processed: pd.DataFrame) -> None:
         assert f"- Numeric ({len(NUMERIC_FEATURES) - len(drop)})" in text
         assert ("take values in those months" in text) == uses_calendar
         assert ("leaves the calendar" in text) == (not uses_calendar)
+        assert "known 60 minutes before departure" in text
 
 
 def test_read_metrics_names_the_file(tmp_path: Path) -> None:
