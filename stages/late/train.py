@@ -10,19 +10,19 @@ from __future__ import annotations
 
 import logging
 
-import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from stages.core.errors import StageError, run_stage
 from stages.core.io import read_table
 from stages.core.model_io import save_model
-from stages.core.params import did_you_mean, load_params
+from stages.core.params import load_params
+from stages.core.pipelines import boosting_categories, kept_features, ordinal_encoding
 from stages.late.contract import (
     CATEGORICAL_FEATURES,
     FEATURES,
@@ -38,49 +38,23 @@ log = logging.getLogger("stages.late.train")
 
 
 def model_features(drop: tuple[str, ...]) -> tuple[list[str], list[str]]:
-    """The categorical and numeric features the model uses: all but ``drop``.
-
-    Raises StageError naming an unknown name, with the nearest feature.
-    """
-    for name in drop:
-        if name not in FEATURES:
-            raise StageError(
-                f"late.train.drop_features: unknown feature '{name}'{did_you_mean(name, FEATURES)}"
-            )
-    kept = [name for name in CATEGORICAL_FEATURES if name not in drop]
-    numeric = [name for name in NUMERIC_FEATURES if name not in drop]
-    if not kept and not numeric:
-        raise StageError(
-            "late.train.drop_features leaves out every feature: keep at least one to fit on"
-        )
-    return kept, numeric
+    """The categorical and numeric features the model uses: all but ``drop``; StageError naming
+    an unknown one (with the nearest feature), or a ``drop`` that leaves none."""
+    return kept_features(drop, CATEGORICAL_FEATURES, NUMERIC_FEATURES, "late.train.drop_features")
 
 
 def hgb_pipeline(params: HgbParams, seed: int, drop: tuple[str, ...] = ()) -> Pipeline:
     """Ordinal-encoded categories (unknown ones as missing) into native-categorical boosting.
     The Pipeline takes every feature and passes on all but ``drop``."""
     categorical, numeric = model_features(drop)
-    encode = ColumnTransformer(
-        [
-            (
-                "categorical",
-                OrdinalEncoder(
-                    handle_unknown="use_encoded_value", unknown_value=np.nan, dtype=np.float64
-                ),
-                categorical,
-            ),
-            ("numeric", "passthrough", numeric),
-        ],
-        verbose_feature_names_out=False,
-    )
-    is_categorical = [True] * len(categorical) + [False] * len(numeric)
+    encode = ordinal_encoding(categorical, numeric)
     boost = HistGradientBoostingClassifier(
         max_iter=params.max_iter,
         learning_rate=params.learning_rate,
         max_leaf_nodes=params.max_leaf_nodes,
         min_samples_leaf=params.min_samples_leaf,
         l2_regularization=params.l2_regularization,
-        categorical_features=is_categorical,
+        categorical_features=boosting_categories(categorical, numeric),
         early_stopping=False,
         random_state=seed,
     )

@@ -1,0 +1,33 @@
+"""Pipeline building blocks: the features a model keeps, and the boosting encoder."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from stages.core.errors import StageError
+from stages.core.pipelines import boosting_categories, kept_features, ordinal_encoding
+
+
+def test_kept_features_leave_out_the_dropped_ones_in_order() -> None:
+    assert kept_features(("b", "y"), ["a", "b"], ["x", "y", "z"], "p.drop") == (["a"], ["x", "z"])
+
+
+def test_kept_features_name_an_unknown_feature_and_the_key() -> None:
+    with pytest.raises(StageError, match=r"^p\.drop: unknown feature 'zz' \(did you mean 'z'\?\)"):
+        kept_features(("zz",), ["a"], ["z"], "p.drop")
+
+
+def test_kept_features_refuse_to_drop_everything() -> None:
+    with pytest.raises(StageError, match=r"^p\.drop leaves out every feature"):
+        kept_features(("a", "z"), ["a"], ["z"], "p.drop")
+
+
+def test_ordinal_encoding_codes_categories_and_passes_numbers() -> None:
+    train = pd.DataFrame({"c": ["x", "y", "x"], "n": [1.0, 2.0, 3.0]})
+    encode = ordinal_encoding(["c"], ["n"]).fit(train)
+    coded = encode.transform(pd.DataFrame({"c": ["y", "new"], "n": [5.0, 6.0]}))
+    assert coded[0].tolist() == [1.0, 5.0]
+    assert np.isnan(coded[1][0]) and coded[1][1] == 6.0  # unseen category: missing
+    assert boosting_categories(["c"], ["n", "m"]) == [True, False, False]
