@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shlex
 import shutil
 import subprocess
 import sys
@@ -39,6 +38,7 @@ from ruamel.yaml import YAML
 
 from benchmarks.measure import MIB, Run, machine, median, run_measured
 from benchmarks.predict_memory import predict_section
+from stages.core.guard import read_pipeline, stage_command
 from stages.ingest import find_table_file, package_data_dir
 from stages.raw import RAW_TABLES
 from tools.project_copy import REPO_ROOT, copy_project
@@ -98,10 +98,8 @@ def new_project(root: Path, source: Path | None = None) -> Path:
 
 def stage_commands(root: Path) -> dict[str, list[str]]:
     """Each stage's command from dvc.yaml, in pipeline order."""
-    stages = YAML(typ="safe", pure=True).load((root / "dvc.yaml").read_text())["stages"]
-    return {
-        name: shlex.split(" ".join(str(stage["cmd"]).split())) for name, stage in stages.items()
-    }
+    pipeline = read_pipeline(root)
+    return {name: stage_command(pipeline, name) for name in pipeline["stages"]}
 
 
 def run_stages(root: Path) -> dict[str, Run]:

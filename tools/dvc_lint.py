@@ -272,7 +272,7 @@ def check_pipeline(
     return problems
 
 
-def _round_trip_yaml() -> YAML:
+def round_trip_yaml() -> YAML:
     """A ruamel.yaml that writes dvc.yaml back in its own layout, comments and all."""
     yaml = YAML()
     yaml.indent(mapping=2, sequence=4, offset=2)
@@ -304,7 +304,7 @@ def fix_stage_deps(stage: Any, expected: list[str]) -> bool:
 def fix_pipeline_text(text: str, sources: Mapping[str, str]) -> tuple[str, list[str]]:
     """dvc.yaml's text with every stage's module deps rewritten from the code, and the names of
     the stages that changed."""
-    yaml = _round_trip_yaml()
+    yaml = round_trip_yaml()
     document = yaml.load(text)
     changed = []
     for name, stage in (document.get("stages") or {}).items():

@@ -26,7 +26,7 @@ from string import Template
 
 from ruamel.yaml import YAML
 
-from tools.dvc_lint import CORE, PACKAGE, _round_trip_yaml, fix_pipeline_text, read_sources
+from tools.dvc_lint import CORE, PACKAGE, fix_pipeline_text, read_sources, round_trip_yaml
 
 TEMPLATE_DIR = Path(__file__).parent / "project_template"
 # Where each folder of the template goes, for a project called ``name``.
@@ -146,7 +146,7 @@ def project_stages(name: str) -> dict[str, dict]:
 def with_project_pipeline(text: str, name: str) -> str:
     """dvc.yaml's text with the project's stages, metrics file and ROC plot added, comments and
     order kept."""
-    yaml = _round_trip_yaml()
+    yaml = round_trip_yaml()
     document = yaml.load(text)
     stages = document["stages"]
     for stage, body in project_stages(name).items():

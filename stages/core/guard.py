@@ -37,9 +37,14 @@ def stage_outputs(pipeline: Mapping[str, Any]) -> dict[str, list[str]]:
     }
 
 
+def stage_command(pipeline: Mapping[str, Any], name: str) -> list[str]:
+    """A stage's command as the words DVC runs (a folded ``>-`` command joined into one line)."""
+    return shlex.split(" ".join(str(pipeline["stages"][name].get("cmd", "")).split()))
+
+
 def stage_arguments(pipeline: Mapping[str, Any], name: str) -> list[str]:
     """The arguments a stage's command passes after ``python -m <module>``."""
-    tokens = shlex.split(" ".join(str(pipeline["stages"][name].get("cmd", "")).split()))
+    tokens = stage_command(pipeline, name)
     return tokens[3:] if tokens[:2] == ["python", "-m"] else tokens
 
 

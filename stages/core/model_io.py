@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import skops.io as sio
+from sklearn.pipeline import Pipeline
 from skops.io.exceptions import UntrustedTypesFoundException
 
 from stages.core.errors import StageError
@@ -27,6 +28,8 @@ FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 # The most a model archive may unpack to. The models here unpack to a few MB; a file declaring
 # more is refused before skops reads it into memory.
 MAX_MODEL_BYTES = 256 * 1024 * 1024
+# The steps of every project's Pipeline: the encoding of the features, then the estimator.
+PIPELINE_STEPS = ("encode", "model")
 
 
 def _renumber(node: Any, new_ids: dict[int, int]) -> Any:
@@ -122,3 +125,16 @@ def load_model(path: str | Path, trusted: Sequence[str], max_bytes: int = MAX_MO
             f"{path}: cannot load the model ({type(error).__name__}: {error}); re-run the "
             "train stage, or give a .skops file"
         ) from None
+
+
+def load_pipeline(path: str | Path, trusted: Sequence[str], project: str) -> Pipeline:
+    """Load a project's model with ``load_model``; StageError naming the file when it holds
+    anything but what every project trains: a scikit-learn Pipeline with the steps ``encode``
+    and ``model`` (``stages.core.pipelines``)."""
+    model = load_model(path, trusted)
+    if not isinstance(model, Pipeline) or list(model.named_steps) != list(PIPELINE_STEPS):
+        raise StageError(
+            f"{path}: holds a {type(model).__name__}, not a model of project {project} (a "
+            "scikit-learn Pipeline with the steps encode and model); re-run its train stage"
+        )
+    return model

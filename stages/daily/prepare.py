@@ -184,12 +184,9 @@ def build_days(flights: pd.DataFrame, weather: pd.DataFrame, params: PreparePara
     departed = departed[departed["origin"].isin(AIRPORTS)]
     outcomes = daily_outcomes(departed)
     so_far = known_so_far(departed, params.cutoff_hour * 60, params.late_threshold_min)
-    weather_then = shifted(
-        weather_before_cutoff(weather, params.cutoff_hour),
-        1,
-        {name: name for name in ["precip_sum", "visib_min", "wind_max", "gust_max", "temp_mean",
-                                 "humid_mean", "pressure_last", "pressure_change"]},
-    )  # fmt: skip
+    # The weather of D-1 before the cutoff, as known for day D.
+    observed = weather_before_cutoff(weather, params.cutoff_hour)
+    weather_then = shifted(observed, 1, {name: name for name in observed if name not in DAY_KEY})
     table = outcomes
     for frame in (schedule_features(departed), weather_then, lagged_outcomes(outcomes, so_far)):
         table = table.merge(frame, on=DAY_KEY, how="left")

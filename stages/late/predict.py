@@ -167,10 +167,12 @@ def read_schedule(
     """The summary of the schedule in ``path`` (and of the actual departures in
     ``departures_path``, if given) and the schedule's number of flights. Only the few columns
     the summary needs are read, chunk by chunk (some 60 bytes a flight)."""
-    schema = {name: SCHEDULED_FLIGHT_SCHEMA[name] for name in SCHEDULE_COLUMNS}
-    schedule = read_whole(path, schema, chunk_rows)
-    departures = None
-    if departures_path is not None:
+    same_file = departures_path is not None and departures_path.resolve() == path.resolve()
+    # One file that is both (the raw flights table, in the late-predict stage) is read once.
+    columns = [*SCHEDULE_COLUMNS, *DEPARTURE_COLUMNS] if same_file else SCHEDULE_COLUMNS
+    schedule = read_whole(path, {name: RAW_TABLES["flights"][name] for name in columns}, chunk_rows)
+    departures = schedule if same_file else None
+    if departures_path is not None and not same_file:
         departed_schema = {name: RAW_TABLES["flights"][name] for name in DEPARTURE_COLUMNS}
         departures = read_whole(departures_path, departed_schema, chunk_rows)
     return summarise_schedule(schedule, departures), len(schedule)
@@ -318,20 +320,37 @@ class PredictionWriter:
             self.handle.close()
 
 
-def flight_days(path: Path, chunk_rows: int) -> pd.DataFrame:
-    """The distinct airports and dates of the flights in ``path``."""
+def flight_days(path: Path, chunk_rows: int) -> tuple[pd.DataFrame, int]:
+    """The distinct airports and dates of the flights in ``path``, and how many flights it has."""
     schema = {name: SCHEDULED_FLIGHT_SCHEMA[name] for name in ["origin", *DATE_COLUMNS]}
-    return read_whole(path, schema, chunk_rows).drop_duplicates().reset_index(drop=True)
+    flights = read_whole(path, schema, chunk_rows)
+    return flights.drop_duplicates().reset_index(drop=True), len(flights)
 
 
-def choose_schedule(input_path: Path, published: Path, chunk_rows: int) -> Path:
-    """The schedule to count congestion on when none is given: the published one (the raw
-    flights table) when it has flights on every airport and date of the input, else the input."""
-    if not published.is_file():
-        return input_path
-    needed = flight_days(input_path, chunk_rows)
-    covered = needed.merge(flight_days(published, chunk_rows), how="left", indicator=True)
-    return published if (covered["_merge"] == "both").all() else input_path
+def covers(summary: ScheduleSummary, days: pd.DataFrame) -> bool:
+    """Whether the summarised schedule has flights on every airport and date of ``days``."""
+    scheduled = summary["origin_day_departures"][["origin", *DATE_COLUMNS]]
+    return bool((days.merge(scheduled, how="left", indicator=True)["_merge"] == "both").all())
+
+
+def schedule_for(
+    input_path: Path, schedule_path: Path | None, departures_path: Path | None, chunk_rows: int
+) -> tuple[ScheduleSummary, Path, int]:
+    """The summary of the schedule to count congestion on, its path, and the input's number of
+    flights. When none is given: the published schedule (the raw flights table) when it has
+    flights on every airport and date of the input, else the input itself."""
+    if schedule_path is not None:
+        summary, rows = read_schedule(schedule_path, chunk_rows, departures_path)
+        total = rows if schedule_path == input_path else _count_rows(input_path, chunk_rows)
+        return summary, schedule_path, total
+    days, total = flight_days(input_path, chunk_rows)
+    published = raw_path("flights")
+    if published.is_file():
+        summary, _ = read_schedule(published, chunk_rows, departures_path)
+        if covers(summary, days):
+            return summary, published, total
+    summary, _ = read_schedule(input_path, chunk_rows, departures_path)
+    return summary, input_path, total
 
 
 def thin_schedule_warning(summary: ScheduleSummary, path: Path) -> str:
@@ -365,12 +384,10 @@ def predict_file(
     side = {
         name: read_whole(path, RAW_TABLES[name], chunk_rows) for name, path in side_paths.items()
     }
-    if schedule_path is None:
-        schedule_path = choose_schedule(input_path, raw_path("flights"), chunk_rows)
-        log.info("counting schedule congestion on %s", schedule_path)
-    summary, total = read_schedule(schedule_path, chunk_rows, departures_path)
-    if schedule_path != input_path:
-        total = _count_rows(input_path, chunk_rows)
+    summary, schedule_path, total = schedule_for(
+        input_path, schedule_path, departures_path, chunk_rows
+    )
+    log.info("counting schedule congestion on %s", schedule_path)
     model = load_late_model(model_path)
     known = known_categories(model)
     report = InputReport(period=observed_period(side["weather"]))

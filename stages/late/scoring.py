@@ -13,8 +13,7 @@ import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
-from stages.core.errors import StageError
-from stages.core.model_io import load_model
+from stages.core.model_io import load_pipeline
 from stages.late.contract import FEATURES
 
 # Types the project's models (both pipelines of ``stages.late.train``) are made of that skops
@@ -29,15 +28,8 @@ TRUSTED_TYPES = (
 
 def load_late_model(path: Path) -> Pipeline:
     """Load one of the project's models, trusting only the types above; StageError naming the
-    file when it holds anything but a Pipeline with the project's ``encode`` and ``model``
-    steps."""
-    model = load_model(path, TRUSTED_TYPES)
-    if not isinstance(model, Pipeline) or list(model.named_steps) != ["encode", "model"]:
-        raise StageError(
-            f"{path}: holds a {type(model).__name__}, not a model of project late (a "
-            "scikit-learn Pipeline with the steps encode and model); re-run its train stage"
-        )
-    return model
+    file when it holds anything else."""
+    return load_pipeline(path, TRUSTED_TYPES, "late")
 
 
 def predict_late(model: Pipeline, frame: pd.DataFrame) -> np.ndarray:
