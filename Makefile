@@ -45,13 +45,19 @@ $(INSTALLED): requirements.lock
 	fi
 	@touch $@
 
-setup: $(INSTALLED) ## Create or update .venv from requirements.lock
+# The page `dvc plots show` and `dvc plots diff` fill (.dvc/config: plots.html_template), with
+# Vega inlined from the pinned vl-convert-python, so plots render with no network.
+PLOTS_PAGE := .dvc/plots/offline.html
+$(PLOTS_PAGE): $(INSTALLED) tools/plots_page.py
+	python -m tools.plots_page $@
 
-repro: $(INSTALLED) ## Run the pipeline (dvc repro; P=<project>: its stages and what they need)
+setup: $(INSTALLED) $(PLOTS_PAGE) ## Create or update .venv from requirements.lock
+
+repro: $(INSTALLED) $(PLOTS_PAGE) ## Run the pipeline (dvc repro; P=<project>: its stages and what they need)
 	dvc repro $(if $(P),--glob '$(P)-*')
 	dvc metrics show $(P_METRICS)
 
-test: $(INSTALLED) ## Lint, check, then run the whole test suite (P=<project>: its tests)
+test: $(INSTALLED) $(PLOTS_PAGE) ## Lint, check, then run the whole test suite (P=<project>: its tests)
 	ruff check .
 	ruff format --check .
 	$(MAKE) --no-print-directory check
