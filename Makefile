@@ -22,7 +22,7 @@ endif
 # The project's entries of the top-level `metrics:` list in dvc.yaml (two-space indented).
 P_METRICS = $(if $(P),$(shell sed -n 's|^  - \(metrics/$(P)/[^ :]*\)$$|\1|p' dvc.yaml))
 
-.PHONY: help setup repro test check fix project lint format lock lab push pull bench clean
+.PHONY: help setup repro test check fix project lint format lock lab push pull report gate comment bench clean
 
 help: ## List the targets (P=<project> narrows repro and test to one project)
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -88,6 +88,7 @@ lock: $(INSTALLED) ## Re-resolve requirements.lock from pyproject.toml
 
 push: $(INSTALLED) ## Check the remote, then push data, models and the run-cache to it
 	python -m tools.remote check
+	python -m tools.run_cache record
 	dvc push --run-cache
 	python -m tools.run_cache push
 
@@ -95,6 +96,19 @@ pull: $(INSTALLED) ## Check the remote, then pull data, models and the run-cache
 	python -m tools.remote check
 	dvc pull --run-cache --allow-missing
 	python -m tools.run_cache pull
+
+# BASE=<rev>: what report and gate compare the workspace with (default: the merge base with main).
+BASE ?=
+BASE_ARG = $(if $(BASE),--base '$(BASE)')
+
+report: $(INSTALLED) ## Write reports/report.md: params, metrics, gate and plots against BASE=<rev>
+	python -m tools.report $(BASE_ARG)
+
+gate: $(INSTALLED) ## Fail when a model is worse than gate.yaml allows against BASE=<rev>
+	python -m tools.gate $(BASE_ARG)
+
+comment: $(INSTALLED) ## Post reports/report.md on the pull or merge request (in CI, with its token)
+	python -m tools.post_report reports/report.md
 
 bench: $(INSTALLED) ## Measure pipeline overhead, scoring and scaling (25 to 60 min); writes BENCHMARKS.md
 	python -m benchmarks.pipeline

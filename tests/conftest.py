@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -126,6 +127,19 @@ def run_module(stage: str, cwd: Path, *args: str) -> subprocess.CompletedProcess
     )  # fmt: skip
 
 
+def run_make(
+    root: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``make ARGS`` in ``root`` with the environment running these tests: ``VENV`` points make
+    at it and ``INSTALLED=`` drops the set-up prerequisite, which would otherwise re-sync that
+    environment for the temporary copy."""
+    venv = Path(sys.executable).parent.parent
+    return subprocess.run(
+        ["make", "--no-print-directory", *args, f"VENV={venv}", "INSTALLED="],
+        cwd=root, env={**os.environ, **(env or {})}, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+
+
 def write_params(
     directory: Path,
     overrides: dict[str, dict] | None = None,
@@ -193,7 +207,14 @@ class Repo:
         }  # fmt: skip
         env.pop("PYTHONPATH", None)
         command = [sys.executable, "-m", "dvc", *args[1:]] if args[0] == "dvc" else list(args)
-        result = subprocess.run(command, cwd=self.root, env=env, capture_output=True, text=True)
+        # Output through files, not pipes: `dvc queue start` leaves a worker daemon holding its
+        # parent's output open, and reading a pipe to its end would wait for that daemon.
+        with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+            code = subprocess.run(
+                command, cwd=self.root, env=env, stdout=out, stderr=err
+            ).returncode
+            out.seek(0), err.seek(0)
+            result = subprocess.CompletedProcess(command, code, out.read(), err.read())
         if check and result.returncode != 0:
             raise AssertionError(f"{' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
         return result

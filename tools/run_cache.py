@@ -7,7 +7,13 @@ missing and runs again. ``push`` and ``pull`` transfer the objects of the output
 record (DVC skips those already there), so that ``dvc repro`` restores any stage result a
 teammate pushed without computing it.
 
-Run as ``python -m tools.run_cache push|pull`` (``make push`` and ``make pull`` do).
+DVC also keeps no run record for a stage with a ``cache: false`` output that is neither a metric
+nor a plot (here the plot data in ``metrics/``: the top-level ``plots:`` draws it, and a stage's
+``plots:`` output would be drawn a second time). ``record`` saves the records DVC skipped, for
+every stage whose outputs match ``dvc.lock``, with DVC's own run-cache code.
+
+Run as ``python -m tools.run_cache record|push|pull`` (``make push`` records and pushes, ``make
+pull`` pulls).
 """
 
 from __future__ import annotations
@@ -41,11 +47,33 @@ def recorded_objects(repo: Repo) -> set[HashInfo]:
     return objects
 
 
+def record_skipped_runs(repo: Repo) -> list[str]:
+    """Save a run record for every stage that is up to date with ``dvc.lock`` and has none
+    (``save`` returns early when one exists). Returns the stages recorded."""
+    from dvc.stage.cache import _can_hash
+
+    recorded = []
+    with repo.lock:
+        for stage in repo.index.stages:
+            if not stage.cmd or not _can_hash(stage) or stage.changed():
+                continue
+            before = len(run_records(repo))
+            repo.stage_cache.save(stage)
+            if len(run_records(repo)) > before:
+                recorded.append(stage.addressing)
+    return recorded
+
+
 def main(argv: list[str]) -> int:
-    """Push the run records' objects to the default remote, or pull them from it."""
-    if argv not in (["push"], ["pull"]):
-        print("usage: python -m tools.run_cache push|pull", file=sys.stderr)
+    """Record skipped runs, or push the run records' objects to the default remote, or pull them."""
+    if argv not in (["record"], ["push"], ["pull"]):
+        print("usage: python -m tools.run_cache record|push|pull", file=sys.stderr)
         return 2
+    if argv == ["record"]:
+        with Repo() as repo:
+            recorded = record_skipped_runs(repo)
+        print(f"run-cache: recorded {', '.join(recorded) or 'nothing new'}")
+        return 0
     with Repo() as repo:
         transfer = repo.cloud.push if argv == ["push"] else repo.cloud.pull
         result = transfer(recorded_objects(repo))

@@ -19,17 +19,27 @@ INSTALL_SCRIPT = REPO_ROOT / ".ci" / "install-chromium"
 SCREENSHOTS = REPO_ROOT / "reports" / "screenshots"
 
 
+# Debian's package, Ubuntu's, then Google Chrome (on GitHub's runners): the same engine.
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
+def find_chromium() -> str | None:
+    """The first Chromium on PATH."""
+    return next(filter(None, map(shutil.which, BROWSERS)), None)
+
+
 def chromium_executable() -> str:
-    """Debian's chromium, installed by .ci/install-chromium when missing (one worker at a time)."""
+    """A Chromium, Debian's installed by .ci/install-chromium when none is found (one test
+    worker at a time)."""
     with open("/tmp/install-chromium.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not shutil.which("chromium"):
+        if not find_chromium():
             result = subprocess.run(
                 ["bash", str(INSTALL_SCRIPT)], capture_output=True, text=True, check=False
             )
             if result.returncode != 0:
                 pytest.fail(f"cannot install chromium: {result.stderr.strip()}")
-    found = shutil.which("chromium")
+    found = find_chromium()
     assert found, "chromium installed but not on PATH"
     return found
 

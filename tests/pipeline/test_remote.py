@@ -10,32 +10,22 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import STAGES, Repo, ran_stages
+from tests.conftest import STAGES, Repo, ran_stages, run_make
 from tests.pipeline.s3_server import S3Server, free_port
 
 OUTPUT_DIRS = ("data", "models", "metrics")
 
 
 def make(repo: Repo, target: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """Run ``make <target>`` in ``repo`` with the environment running these tests.
-
-    ``VENV`` points make at it and ``INSTALLED=`` drops the set-up prerequisite, which would
-    otherwise re-sync that environment for the temporary clone.
-    """
-    venv = Path(sys.executable).parent.parent
-    return subprocess.run(
-        ["make", "--no-print-directory", target, f"VENV={venv}", "INSTALLED="],
-        cwd=repo.root, env={**os.environ, **env}, capture_output=True, text=True, check=False,
-    )  # fmt: skip
+    """Run ``make <target>`` in ``repo`` with the environment running these tests."""
+    return run_make(repo.root, target, env=env)
 
 
 def point_at(repo: Repo, bucket: str) -> None:

@@ -1,0 +1,88 @@
+"""`make gate` and `make report` on real DVC: an experiment that makes the flight-delay model
+clearly worse (three boosting rounds) fails the gate naming the metric; the committed state
+passes; after `dvc exp apply` the report lists the changed param and the metrics that moved."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from tests.conftest import Repo, run_make, yaml_dump
+
+pytestmark = pytest.mark.pipeline
+
+FEW_ROUNDS = "late.train.hgb.max_iter=3"
+AUC = "metrics/late/metrics.json:test.roc_auc"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def gated(reproduced: tuple[Path, list[str]], tmp_path_factory: pytest.TempPathFactory) -> Repo:
+    """A copy of the reproduced repository whose gate floor suits the sample (the 5% sample's
+    test ROC AUC is about 0.70, under the full data's floor of 0.72; tolerances are kept)."""
+    repo = Repo(tmp_path_factory.mktemp("gate") / "repo")
+    shutil.copytree(reproduced[0], repo.root, symlinks=True)
+    gate = YAML(typ="safe").load(repo.root / "gate.yaml")
+    gate["late"]["metrics/late/metrics.json"]["test.roc_auc"]["min"] = 0.6
+    (repo.root / "gate.yaml").write_text(yaml_dump(gate))
+    repo.commit("gate floor for the sample")
+    return repo
+
+
+def gate(repo: Repo, *args: str) -> subprocess.CompletedProcess[str]:
+    """`make gate` in ``repo``; ARGS such as ``BASE=<rev>``."""
+    return run_make(repo.root, "gate", *args)
+
+
+def test_the_gate_passes_on_the_committed_state(gated: Repo) -> None:
+    result = gate(gated)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "gate: passed (5 metrics)" in result.stdout
+
+
+def test_a_clearly_worse_model_fails_the_gate_and_the_report_lists_the_change(gated: Repo) -> None:
+    gated.run("dvc", "exp", "run", "-n", "few-rounds", "-S", FEW_ROUNDS)
+    failed = gate(gated)
+    assert failed.returncode != 0
+    rows = [line for line in failed.stdout.splitlines() if "**FAIL**: worse by" in line]
+    assert rows and all(row.startswith("| late | `metrics/late/metrics.json:") for row in rows)
+    named = [row.split("`")[1] for row in rows]
+    assert f"\ngate: FAILED: {', '.join(f'late {m}' for m in named)}\n" in failed.stderr
+    daily_rows = [line for line in failed.stdout.splitlines() if line.startswith("| daily")]
+    assert daily_rows and all(line.endswith("| pass |") for line in daily_rows)
+
+    # Back to the committed state, then the experiment applied as a teammate would.
+    gated.run("git", "checkout", "--", ".")
+    gated.run("dvc", "checkout", "--force")
+    assert gate(gated).returncode == 0
+    gated.run("dvc", "exp", "apply", "few-rounds")
+    report_run = run_make(gated.root, "report", "BASE=HEAD")
+    assert report_run.returncode == 0, report_run.stderr
+    report = (gated.root / "reports" / "report.md").read_text()
+    assert "| `late.train.hgb.max_iter` | 60 | 3 |" in report
+    assert f"Gate (`make gate`): **fails**: {', '.join(f'`{m}`' for m in named)}." in report
+    late = report.split("## late")[1]
+    moved = late.split("### Metrics that moved")[1].split("###")[0]
+    assert f"| `{AUC}` |" in moved
+    assert "## daily\n\n0 params changed, 0 of" in report
+    images = sorted(p.name for p in (gated.root / "reports").glob("*.png"))
+    assert images == [f"late-{name}.png" for name in (
+        "calibration", "confusion_test", "drift", "importance", "precision_recall", "roc"
+    )]  # fmt: skip
+    for image in images:
+        assert f"]({image})" in late
+        assert (gated.root / "reports" / image).read_bytes().startswith(PNG_SIGNATURE)
+
+
+def test_a_bad_base_is_one_line(gated: Repo) -> None:
+    result = gate(gated, "BASE=no-such-rev")
+    assert result.returncode != 0
+    assert (
+        "gate: BASE=no-such-rev is not a commit here: pass a commit, tag or branch "
+        "(git fetch first if it is on the remote)\n"
+    ) in result.stderr
+    assert "Traceback" not in result.stderr

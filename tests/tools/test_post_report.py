@@ -1,0 +1,114 @@
+"""Posting the report: to a real HTTP server started here, as GitHub's and GitLab's APIs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+from tools.post_report import MAX_BODY, PostError, comment_body, target_from
+
+TOKEN = "s3cr3t-token-value"
+
+
+class Recorder(BaseHTTPRequestHandler):
+    """Records each POST; answers with the status the test sets on the server."""
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.requests.append((self.path, dict(self.headers), json.loads(body)))
+        self.send_response(self.server.status)
+        self.end_headers()
+        self.wfile.write(b'{"message": "Bad credentials"}')
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def api() -> Iterator[ThreadingHTTPServer]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    server.requests, server.status = [], 201
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+
+
+def post(tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    report = tmp_path / "report.md"
+    report.write_text("# Models\n\n![ROC curve](late-roc.png)\n")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB", "GITLAB", "CI_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "tools.post_report", str(report)],
+        cwd=REPO_ROOT, env={**clean, **env}, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+
+
+def github_env(tmp_path: Path, url: str, number: int | None = 7) -> dict[str, str]:
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"pull_request": {"number": number}} if number else {"ref": "x"}))
+    return {
+        "GITHUB_ACTIONS": "true", "GITHUB_API_URL": url, "GITHUB_REPOSITORY": "team/research",
+        "GITHUB_EVENT_PATH": str(event), "GITHUB_TOKEN": TOKEN,
+    }  # fmt: skip
+
+
+def test_github_gets_the_comment_on_the_pull_request(tmp_path: Path, api) -> None:
+    url = f"http://127.0.0.1:{api.server_port}"
+    result = post(tmp_path, github_env(tmp_path, url))
+    assert result.returncode == 0, result.stderr
+    ((path, headers, body),) = api.requests
+    assert path == "/repos/team/research/issues/7/comments"
+    assert headers["Authorization"] == f"Bearer {TOKEN}"
+    assert body == {"body": "# Models\n\n*ROC curve* (image in this run's `report` artifact)\n"}
+
+
+def test_gitlab_gets_a_note_on_the_merge_request(tmp_path: Path, api) -> None:
+    env = {
+        "GITLAB_CI": "true", "CI_API_V4_URL": f"http://127.0.0.1:{api.server_port}/api/v4",
+        "CI_PROJECT_ID": "42", "CI_MERGE_REQUEST_IID": "3", "GITLAB_TOKEN": TOKEN,
+    }  # fmt: skip
+    result = post(tmp_path, env)
+    assert result.returncode == 0, result.stderr
+    ((path, headers, _),) = api.requests
+    assert path == "/api/v4/projects/42/merge_requests/3/notes"
+    assert headers["Private-Token"] == TOKEN
+
+
+def test_a_refusal_is_one_line_without_the_token(tmp_path: Path, api) -> None:
+    api.status = 401
+    result = post(tmp_path, github_env(tmp_path, f"http://127.0.0.1:{api.server_port}"))
+    assert result.returncode == 2
+    assert (
+        result.stderr
+        == 'post_report: GitHub answered 401 Unauthorized: {"message": "Bad credentials"}\n'
+    )
+    assert TOKEN not in result.stdout + result.stderr
+
+
+def test_outside_ci_or_a_pull_request_it_says_there_is_nothing_to_post(tmp_path: Path) -> None:
+    result = post(tmp_path, {})
+    assert result.returncode == 2
+    assert result.stderr.startswith("post_report: not running in GitHub Actions or GitLab CI")
+    no_pr = post(tmp_path, github_env(tmp_path, "http://127.0.0.1:9", number=None))
+    assert "this run is not for a pull request" in no_pr.stderr
+
+
+def test_missing_settings_are_named() -> None:
+    with pytest.raises(PostError, match="GITLAB_TOKEN is not set: add a project access token"):
+        target_from({"GITLAB_CI": "true"})
+
+
+def test_a_long_report_is_cut_under_the_hosts_limit() -> None:
+    body = comment_body("x" * (MAX_BODY + 10))
+    assert len(body) < 65_536
+    assert body.endswith("(cut: the whole report is in the `report` artifact)")

@@ -1,0 +1,215 @@
+"""Model validation: fail when a change makes a project's model worse than gate.yaml allows.
+
+    python -m tools.gate [--base REV]      (make gate BASE=<rev>; default: merge base with main)
+
+Each guarded metric of the workspace is compared with BASE: it fails when it worsens by more than
+its tolerance, or when it crosses its absolute bound (`min`/`max`), or when it is missing. Prints
+one table (Markdown, so it reads in a terminal and in a pull-request comment) and exits 1 when any
+metric fails, 0 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from tools.compare import Change, CompareError, default_base, read_metrics, resolve
+
+GATE_FILE = Path("gate.yaml")
+BETTER = ("higher", "lower")
+RULE_KEYS = {"better", "tolerance", "min", "max"}
+
+
+class GateConfigError(Exception):
+    """gate.yaml cannot be used; the message names the entry and what to write."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How one metric guards a project: the way it improves, how much it may worsen, its bounds."""
+
+    project: str
+    metric: str  # "<metrics file>:<key>", as tools.compare names metrics
+    better: str
+    tolerance: float
+    min: float | None = None
+    max: float | None = None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A rule applied: the values compared, and why it fails (empty when it passes)."""
+
+    rule: Rule
+    old: float | None
+    new: float | None
+    failure: str
+
+    @property
+    def passed(self) -> bool:
+        return not self.failure
+
+
+def _number(value: object, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise GateConfigError(f"{GATE_FILE}: {where} must be a finite number, not {value!r}")
+    return float(value)
+
+
+def parse_rules(document: object) -> list[Rule]:
+    """gate.yaml's document as Rules: project -> metrics file -> key -> rule."""
+    if not isinstance(document, dict):
+        raise GateConfigError(f"{GATE_FILE}: expected projects at the top level, e.g. 'late:'")
+    rules = []
+    for project, files in document.items():
+        if not isinstance(files, dict):
+            raise GateConfigError(f"{GATE_FILE}: {project} must map metrics files to metrics")
+        for path, metrics in files.items():
+            if not isinstance(metrics, dict):
+                raise GateConfigError(f"{GATE_FILE}: {project}.{path} must map keys to rules")
+            for key, spec in metrics.items():
+                rules.append(parse_rule(project, f"{path}:{key}", spec))
+    return rules
+
+
+def parse_rule(project: str, metric: str, spec: object) -> Rule:
+    """One metric's rule, every field checked; errors name the entry."""
+    where = f"{project}: {metric}"
+    if not isinstance(spec, dict):
+        raise GateConfigError(f"{GATE_FILE}: {where} must be {{better: ..., tolerance: ...}}")
+    unknown = sorted(set(spec) - RULE_KEYS)
+    if unknown:
+        raise GateConfigError(
+            f"{GATE_FILE}: {where} has unknown field {unknown[0]!r} "
+            f"(the fields are {', '.join(sorted(RULE_KEYS))})"
+        )
+    if spec.get("better") not in BETTER:
+        raise GateConfigError(f"{GATE_FILE}: {where} needs 'better: higher' or 'better: lower'")
+    if "tolerance" not in spec:
+        raise GateConfigError(f"{GATE_FILE}: {where} needs a tolerance (0 allows no worsening)")
+    tolerance = _number(spec["tolerance"], f"{where} tolerance")
+    if tolerance < 0:
+        raise GateConfigError(f"{GATE_FILE}: {where} tolerance must be 0 or more")
+    bounds = {k: _number(spec[k], f"{where} {k}") for k in ("min", "max") if k in spec}
+    return Rule(project, metric, spec["better"], tolerance, **bounds)
+
+
+def judge(rule: Rule, old: object, new: object) -> Verdict:
+    """Apply `rule` to the metric's value at the base (`old`) and now (`new`)."""
+    old_value = float(old) if isinstance(old, int | float) else None
+    if not isinstance(new, int | float) or isinstance(new, bool):
+        return Verdict(rule, old_value, None, "missing: run make repro")
+    new_value = float(new)
+    failures = []
+    if old_value is not None:
+        worsening = old_value - new_value if rule.better == "higher" else new_value - old_value
+        # A hair of slack: metrics files are rounded to 6 decimals.
+        if worsening > rule.tolerance + 1e-9:
+            failures.append(f"worse by {worsening:.6g} (tolerance {rule.tolerance:g})")
+    if rule.min is not None and new_value < rule.min:
+        failures.append(f"below the floor {rule.min:g}")
+    if rule.max is not None and new_value > rule.max:
+        failures.append(f"above the ceiling {rule.max:g}")
+    return Verdict(rule, old_value, new_value, "; ".join(failures))
+
+
+def judge_all(rules: list[Rule], metrics: list[Change]) -> list[Verdict]:
+    """Every rule applied to the metrics read from DVC (a missing metric fails its rule)."""
+    by_name = {change.name: change for change in metrics}
+    verdicts = []
+    for rule in rules:
+        change = by_name.get(rule.metric)
+        verdicts.append(judge(rule, change.old if change else None, change.new if change else None))
+    return verdicts
+
+
+def _value(value: float | None) -> str:
+    return "-" if value is None else f"{value:.6g}"
+
+
+def verdict_table(verdicts: list[Verdict]) -> str:
+    """The verdicts as a Markdown table: project, metric, base, new, change, allowed, result."""
+    lines = [
+        "| project | metric | base | new | change | tolerance | bound | result |",
+        "|---|---|---:|---:|---:|---:|---|---|",
+    ]
+    for v in verdicts:
+        change = "-" if v.old is None or v.new is None else f"{v.new - v.old:+.6g}"
+        bound = ", ".join(
+            f"{name} {value:g}" for name, value in (("min", v.rule.min), ("max", v.rule.max))
+            if value is not None
+        )  # fmt: skip
+        result = "pass" if v.passed else f"**FAIL**: {v.failure}"
+        lines.append(
+            f"| {v.rule.project} | `{v.rule.metric}` | {_value(v.old)} | {_value(v.new)} | "
+            f"{change} | {v.rule.tolerance:g} ({v.rule.better} is better) | {bound or '-'} | "
+            f"{result} |"
+        )
+    return "\n".join(lines)
+
+
+def unguarded(projects: list[str], rules: list[Rule]) -> list[str]:
+    """The projects no rule guards."""
+    guarded = {rule.project for rule in rules}
+    return [project for project in projects if project not in guarded]
+
+
+def read_rules(path: Path = GATE_FILE) -> list[Rule]:
+    """gate.yaml's rules; a missing or malformed file raises GateConfigError."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    if not path.is_file():
+        raise GateConfigError(f"{path} not found: run from the repository root")
+    try:
+        document = YAML(typ="safe").load(path)
+    except YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = f" (line {mark.line + 1})" if mark else ""
+        raise GateConfigError(f"{path}: not valid YAML{line}") from None
+    return parse_rules(document)
+
+
+def project_names() -> list[str]:
+    """The projects: sub-packages of stages/ other than the core."""
+    return sorted(
+        p.parent.name for p in Path("stages").glob("*/__init__.py") if p.parent.name != "core"
+    )
+
+
+def evaluate(base: str) -> tuple[list[Verdict], list[str]]:
+    """The verdicts of gate.yaml's rules against `base`, and the projects left unguarded."""
+    rules = read_rules()
+    verdicts = judge_all(rules, read_metrics(base))
+    return verdicts, unguarded(project_names(), rules)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the gate's table; exit 1 when a guarded metric fails, 2 when it cannot run."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--base", help="revision to compare with (default: merge base with main)")
+    args = parser.parse_args(argv)
+    try:
+        base = resolve(args.base) if args.base else default_base()
+        verdicts, left_out = evaluate(base)
+    except (CompareError, GateConfigError) as error:
+        print(f"gate: {error}", file=sys.stderr)
+        return 2
+    print(f"Model gate against {args.base or 'the merge base with main'} ({base[:8]}):\n")
+    print(verdict_table(verdicts))
+    for project in left_out:
+        print(f"\n{project}: no metric guards it (add one to {GATE_FILE})")
+    failed = [v for v in verdicts if not v.passed]
+    if failed:
+        names = ", ".join(f"{v.rule.project} {v.rule.metric}" for v in failed)
+        print(f"\ngate: FAILED: {names}", file=sys.stderr)
+        return 1
+    print(f"\ngate: passed ({len(verdicts)} metrics)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,184 @@
+"""What a change did to each project's models, as a pull-request comment reads: reports/report.md.
+
+    python -m tools.report [--base REV] [--out DIR]    (make report BASE=<rev>; default: merge
+                                                        base with main; DIR: reports)
+
+Per project: the params that differ from BASE, every metric with its change, the gate's verdicts,
+and the project's declared plots (dvc.yaml's top-level `plots:`, both revisions drawn) as PNG
+images rendered offline by vl-convert beside the report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from stages.core.io import atomic_path
+from tools.compare import (
+    Change,
+    CompareError,
+    default_base,
+    dvc_json,
+    project_of_metrics_file,
+    read_metrics,
+    read_params,
+    resolve,
+)
+from tools.gate import GateConfigError, Verdict, evaluate, project_names, verdict_table
+
+REPORT_DIR = Path("reports")
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return f"`{value}`" if isinstance(value, list | dict) else str(value)
+
+
+def params_table(changes: list[Change]) -> str:
+    """The params that differ, as a Markdown table."""
+    rows = [f"| `{c.name}` | {_cell(c.old)} | {_cell(c.new)} |" for c in changes]
+    return "\n".join(["| param | base | new |", "|---|---:|---:|", *rows])
+
+
+def metrics_table(changes: list[Change]) -> str:
+    """Metrics with their base and new value and the change, as a Markdown table."""
+    rows = []
+    for c in changes:
+        delta = c.delta
+        change = "new" if c.old is None else "-" if delta is None else f"{delta:+.6g}"
+        rows.append(f"| `{c.name}` | {_cell(c.old)} | {_cell(c.new)} | {change} |")
+    return "\n".join(["| metric | base | new | change |", "|---|---:|---:|---:|", *rows])
+
+
+def plot_project(definition: dict) -> str:
+    """The project a declared plot belongs to: the folder of its data files."""
+    y = definition.get("y")
+    files = list(y) if isinstance(y, dict) else []
+    return project_of_metrics_file(files[0]) if files else "shared"
+
+
+def declared_plots(dvc_yaml: Path = Path("dvc.yaml")) -> dict[str, dict]:
+    """dvc.yaml's top-level `plots:`: id -> definition, in the file's order."""
+    from ruamel.yaml import YAML
+
+    document = YAML(typ="safe").load(dvc_yaml)
+    return {name: spec for entry in document.get("plots", []) for name, spec in entry.items()}
+
+
+def project_section(
+    project: str,
+    params: list[Change],
+    metrics: list[Change],
+    verdicts: list[Verdict],
+    images: dict[str, str],
+) -> str:
+    """One project's part of the report."""
+    own_params = [c for c in params if c.project == project]
+    own_metrics = [c for c in metrics if c.project == project]
+    own_verdicts = [v for v in verdicts if v.rule.project == project]
+    moved = [c for c in own_metrics if c.old != c.new]
+    parts = [f"## {project}", ""]
+    summary = f"{len(own_params)} params changed, {len(moved)} of {len(own_metrics)} metrics moved."
+    parts += [summary, ""]
+    if own_params:
+        parts += ["### Params", "", params_table(own_params), ""]
+    if moved:
+        parts += ["### Metrics that moved", "", metrics_table(moved), ""]
+    steady = [c for c in own_metrics if c.old == c.new]
+    if steady:
+        parts += [
+            f"<details><summary>{len(steady)} metrics unchanged</summary>",
+            "",
+            metrics_table(steady),
+            "",
+            "</details>",
+            "",
+        ]
+    if own_verdicts:
+        parts += ["### Gate", "", verdict_table(own_verdicts), ""]
+    if images:
+        parts += ["### Plots", ""]
+        parts += [f"![{title}]({file})" for file, title in images.items()]
+        parts.append("")
+    return "\n".join(parts)
+
+
+def render_plots(base: str, out_dir: Path, projects: set[str]) -> dict[str, dict[str, str]]:
+    """The declared plots of `projects`, base and workspace drawn together (`dvc plots diff`),
+    written as PNG to `out_dir`: project -> {file name: title}."""
+    import vl_convert
+
+    declared = declared_plots()
+    wanted = {name: d for name, d in declared.items() if plot_project(d) in projects}
+    if not wanted:
+        return {}
+    # The short hash names the base in the plots' legends.
+    rendered = dvc_json("plots", "diff", base[:8], "--targets", *wanted).get("data", {})
+    images: dict[str, dict[str, str]] = {}
+    for name, definition in wanted.items():
+        for entry in rendered.get(name, []):
+            if entry.get("type") != "vega":
+                continue
+            png = vl_convert.vegalite_to_png(entry["content"], scale=1.5)
+            file = f"{name}.png"
+            with atomic_path(out_dir / file) as tmp:
+                tmp.write_bytes(png)
+            images.setdefault(plot_project(definition), {})[file] = definition.get("title", name)
+    return images
+
+
+def build_report(base: str, base_label: str, out_dir: Path) -> str:
+    """The report's Markdown (and its PNG images, written to `out_dir`)."""
+    params, metrics = read_params(base), read_metrics(base)
+    try:
+        verdicts, _ = evaluate(base)
+        gate_line = (
+            "passes"
+            if all(v.passed for v in verdicts)
+            else "**fails**: " + ", ".join(f"`{v.rule.metric}`" for v in verdicts if not v.passed)
+        )
+    except GateConfigError as error:
+        verdicts, gate_line = [], f"cannot run: {error}"
+    projects = [p for p in project_names() if any(c.project == p for c in params + metrics)]
+    changed = {p for p in projects if any(c.project == p for c in params)} | {
+        c.project for c in metrics if c.old != c.new
+    }
+    images = render_plots(base, out_dir, changed)
+    head = [
+        f"# Models: workspace against {base_label} (`{base[:8]}`)",
+        "",
+        f"Gate (`make gate`): {gate_line}.",
+        "",
+    ]
+    shared = [c for c in params if c.project not in projects]
+    if shared:
+        head += ["## Shared data", "", params_table(shared), ""]
+    sections = [project_section(p, params, metrics, verdicts, images.get(p, {})) for p in projects]
+    return "\n".join(head + sections)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write the report; exit 2 with one line when it cannot be built."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--base", help="revision to compare with (default: merge base with main)")
+    parser.add_argument("--out", type=Path, default=REPORT_DIR, help="folder of the report")
+    args = parser.parse_args(argv)
+    try:
+        base = resolve(args.base) if args.base else default_base()
+        args.out.mkdir(parents=True, exist_ok=True)
+        text = build_report(base, args.base or "the merge base with main", args.out)
+    except CompareError as error:
+        print(f"report: {error}", file=sys.stderr)
+        return 2
+    with atomic_path(args.out / "report.md") as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    print(f"wrote {args.out / 'report.md'}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
