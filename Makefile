@@ -22,7 +22,7 @@ endif
 # The project's entries of the top-level `metrics:` list in dvc.yaml (two-space indented).
 P_METRICS = $(if $(P),$(shell sed -n 's|^  - \(metrics/$(P)/[^ :]*\)$$|\1|p' dvc.yaml))
 
-.PHONY: help setup repro test check fix project lint format lock lab push pull report gate comment bench clean
+.PHONY: help setup repro test check fix project lint format lock lab push pull exp-push exp-pull register promote report gate comment bench clean
 
 help: ## List the targets (P=<project> narrows repro and test to one project)
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -96,6 +96,25 @@ pull: $(INSTALLED) ## Check the remote, then pull data, models and the run-cache
 	python -m tools.remote check
 	dvc pull --run-cache --allow-missing
 	python -m tools.run_cache pull
+
+# Experiments shared through the Git remote `origin` (refs) and the DVC remote (outputs, run-cache).
+exp-push: $(INSTALLED) ## Share experiment EXP=<name>: Git refs to origin, outputs to the DVC remote
+	@test -n "$(EXP)" || { echo "usage: make exp-push EXP=<name> (dvc exp show lists them)" >&2; exit 2; }
+	python -m tools.remote check
+	dvc exp push --run-cache origin $(EXP)
+
+exp-pull: $(INSTALLED) ## Fetch the experiments pushed on this commit (EXP=<name>: only that one)
+	python -m tools.remote check
+	dvc exp pull --run-cache origin $(EXP)
+
+# The model registry (GTO tags, pushed to origin): docs/registry.md.
+register: $(INSTALLED) ## Register project P's model as the version its card names: make register P=late
+	@test -n "$(P)" || { echo "usage: make register P=<project>" >&2; exit 2; }
+	python -m tools.registry register $(P)
+
+promote: $(INSTALLED) ## Assign STAGE to VERSION of P's model: make promote P=late VERSION=v1.0.0 STAGE=prod
+	@test -n "$(P)" -a -n "$(VERSION)" -a -n "$(STAGE)" || { echo "usage: make promote P=<project> VERSION=v<x.y.z> STAGE=<dev|prod>" >&2; exit 2; }
+	python -m tools.registry assign $(P) $(VERSION) $(STAGE)
 
 # BASE=<rev>: what report and gate compare the workspace with (default: the merge base with main).
 BASE ?=

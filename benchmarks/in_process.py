@@ -26,15 +26,17 @@ from pathlib import Path
 import pandas as pd
 
 from stages import ingest
-from stages.core.card import library_versions
+from stages.core.card import CardParams, library_versions
 from stages.core.model_io import model_bytes
 from stages.core.params import load_params
 from stages.core.splits import SPLITS
+from stages.daily import card as daily_card
 from stages.daily import evaluate as daily_evaluate
 from stages.daily import prepare as daily_prepare
 from stages.daily import train as daily_train
 from stages.daily.params import PrepareParams as DailyPrepareParams
 from stages.daily.params import TrainParams as DailyTrainParams
+from stages.daily.paths import MODEL_FILE as DAILY_MODEL_FILE
 from stages.late import card, drift, evaluate, featurize, split, train
 from stages.late.featurize import SIDE_TABLES, summarise_schedule
 from stages.late.params import (
@@ -78,6 +80,8 @@ def run_pipeline(timings: dict[str, float]) -> dict[str, dict]:
             "drift": load_params("late.drift", DriftParams),
             "daily.prepare": load_params("daily.prepare", DailyPrepareParams),
             "daily.train": load_params("daily.train", DailyTrainParams),
+            "daily.card": load_params("daily.card", CardParams),
+            "card": load_params("late.card", CardParams),
         }
     with timed("ingest", timings):
         tables = ingest.run(ingest.read_source(params["ingest"].source), params["ingest"])
@@ -105,7 +109,7 @@ def run_pipeline(timings: dict[str, float]) -> dict[str, dict]:
             {MODEL_FILE.as_posix(): hashlib.md5(saved).hexdigest()},
             {
                 name: dataclasses.asdict(params[name])
-                for name in ("ingest", "split", "featurize", "train", "evaluate")
+                for name in ("ingest", "split", "featurize", "train", "evaluate", "card")
             },
             metrics,
             library_versions(["scikit-learn", "numpy", "pandas"]),
@@ -115,9 +119,17 @@ def run_pipeline(timings: dict[str, float]) -> dict[str, dict]:
         days = daily_prepare.run(tables["flights"], tables["weather"], params["daily.prepare"])
     with timed("daily-train", timings):
         daily_model = daily_train.run(days["train"], params["daily.train"])
-        model_bytes(daily_model)
+        daily_saved = model_bytes(daily_model)
     with timed("daily-evaluate", timings):
         daily_metrics, _ = daily_evaluate.run(daily_model, days)
+    with timed("daily-card", timings):
+        daily_card.render_card(
+            params["daily.card"].version,
+            {DAILY_MODEL_FILE.as_posix(): hashlib.md5(daily_saved).hexdigest()},
+            {name: dataclasses.asdict(params[f"daily.{name}"]) for name in ("prepare", "train")},
+            daily_metrics,
+            library_versions(["scikit-learn", "numpy", "pandas"]),
+        )
     return {"late": metrics, "daily": daily_metrics}
 
 

@@ -180,7 +180,7 @@ SAMPLE_HGB = {
 # Every stage of dvc.yaml, in the order a first `dvc repro` runs them.
 STAGES = [
     "ingest", "late-split", "late-featurize", "late-train", "late-evaluate", "late-predict",
-    "late-drift", "late-card", "daily-prepare", "daily-train", "daily-evaluate",
+    "late-drift", "late-card", "daily-prepare", "daily-train", "daily-evaluate", "daily-card",
 ]  # fmt: skip
 
 

@@ -157,7 +157,9 @@ def build_report(base: str, base_label: str, out_dir: Path) -> str:
     shared = [c for c in params if c.project not in projects]
     if shared:
         head += ["## Shared data", "", params_table(shared), ""]
-    sections = [project_section(p, params, metrics, verdicts, images.get(p, {})) for p in projects]
+    # Projects a change touched come first: they are what the reader is looking for.
+    ordered = sorted(projects, key=lambda p: (p not in changed, p))
+    sections = [project_section(p, params, metrics, verdicts, images.get(p, {})) for p in ordered]
     return "\n".join(head + sections)
 
 

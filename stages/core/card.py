@@ -8,12 +8,15 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from stages.core.errors import StageError
+from stages.core.params import require
 
 
 def md5_of_file(path: Path) -> str:
@@ -56,3 +59,40 @@ def metrics_table(metrics: Mapping[str, Mapping[str, Any]], names: list[str]) ->
     for split, values in metrics.items():
         lines.append(f"| {split} | " + " | ".join(str(values[name]) for name in names) + " |")
     return "\n".join(lines)
+
+
+# A version as GTO registers it, without its leading "v": MAJOR.MINOR.PATCH.
+SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
+
+
+@dataclass(frozen=True)
+class CardParams:
+    """``<project>.card``: the version the model is registered as. The card names it, and
+    ``make register P=<project>`` registers the commit's model under it (Git tag
+    ``<project>-model@v<version>``), so a registered version's card always names its version."""
+
+    version: str
+
+    def __post_init__(self) -> None:
+        require(
+            isinstance(self.version, str) and bool(SEMVER.match(self.version)),
+            "version",
+            "MAJOR.MINOR.PATCH, e.g. 1.0.0 (quoted in params.yaml)",
+            self.version,
+        )
+
+
+def registry_tag(artifact: str, version: str) -> str:
+    """The Git tag GTO creates when it registers ``version`` of ``artifact``."""
+    return f"{artifact}@v{version}"
+
+
+def version_section(artifact: str, version: str, project: str) -> str:
+    """The card's "Version" section: the version, the registry tag, how to fetch it."""
+    tag = registry_tag(artifact, version)
+    return f"""## Version
+`v{version}` (`{project}.card.version`). `make register P={project}` registers the model of the
+commit that holds this card as `{tag}` (a Git tag, GTO's registry); `gto show {artifact}` lists
+its versions and stages, and `dvc artifacts get <repo-url> {artifact} --stage prod` fetches the
+one in production.
+"""

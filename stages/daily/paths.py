@@ -12,6 +12,9 @@ PROJECT = "daily"
 DAYS_DIR = Path("data") / PROJECT / "days"
 MODEL_DIR = Path("models") / PROJECT
 MODEL_FILE = MODEL_DIR / "model.skops"
+CARD_FILE = MODEL_DIR / "model_card.md"
+# The model's name in dvc.yaml's `artifacts:` and in the registry (GTO tags).
+MODEL_ARTIFACT = f"{PROJECT}-model"
 METRICS_DIR = Path("metrics") / PROJECT
 METRICS_FILE = METRICS_DIR / "metrics.json"
 PLOTS_DIR = METRICS_DIR / "plots"

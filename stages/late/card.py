@@ -15,13 +15,27 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from stages.core.card import dvc_dir_hash, library_versions, md5_of_file, metrics_table
+from stages.core.card import (
+    CardParams,
+    dvc_dir_hash,
+    library_versions,
+    md5_of_file,
+    metrics_table,
+    version_section,
+)
 from stages.core.errors import StageError, run_stage
 from stages.core.io import write_bytes_atomic
 from stages.core.params import load_params
 from stages.late.contract import CATEGORICAL_FEATURES, LABEL, NUMERIC_FEATURES
 from stages.late.params import EvaluateParams, FeaturizeParams, SplitParams, TrainParams
-from stages.late.paths import CARD_FILE, METRICS_FILE, MODEL_ARTIFACT, MODEL_FILE, processed_path
+from stages.late.paths import (
+    CARD_FILE,
+    METRICS_FILE,
+    MODEL_ARTIFACT,
+    MODEL_FILE,
+    PROJECT,
+    processed_path,
+)
 from stages.late.scoring import load_late_model, used_features
 from stages.raw import RAW_DIR, IngestParams
 
@@ -111,13 +125,16 @@ def render_card(facts: dict[str, Any]) -> str:
     data_lines = "\n".join(f"- `{path}`: `{digest}`" for path, digest in facts["data"].items())
     libraries = ", ".join(f"{name} {version}" for name, version in facts["libraries"].items())
     model, minutes = facts["model"], params["split"]["late_threshold_min"]
-    return f"""# Model card: {MODEL_ARTIFACT}
+    version = params.get("card", {}).get("version")
+    title = f"{MODEL_ARTIFACT} v{version}" if version else MODEL_ARTIFACT
+    versioned = f"\n{version_section(MODEL_ARTIFACT, version, PROJECT)}" if version else ""
+    return f"""# Model card: {title}
 
 Probability that a flight leaving New York arrives {minutes} or more minutes late \
 (`{facts["label"]}`), from what is known before departure. A scikit-learn `Pipeline` \
 (`late.train.model: {params["train"]["model"]}`) saved with skops: `{model["file"]}`, \
 md5 `{model["md5"]}`.
-
+{versioned}
 ## Intended use and limits
 {
         INTENDED_USE.format(
@@ -171,6 +188,7 @@ def main() -> None:
         "featurize": dataclasses.asdict(load_params("late.featurize", FeaturizeParams)),
         "train": dataclasses.asdict(load_params("late.train", TrainParams)),
         "evaluate": dataclasses.asdict(load_params("late.evaluate", EvaluateParams)),
+        "card": dataclasses.asdict(load_params("late.card", CardParams)),
     }
     for path in (MODEL_FILE, TRAIN_FILE):
         if not path.is_file():

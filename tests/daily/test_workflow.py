@@ -31,7 +31,7 @@ def test_the_first_repro_writes_every_output(reproduced: tuple[Path, list[str]])
 
 def test_exp_run_records_the_projects_metrics(repo: Repo) -> None:
     result = repo.run("dvc", "exp", "run", "-n", "ridge", "-S", "daily.train.model=ridge")
-    assert ran_stages(result.stdout) == ["daily-train", "daily-evaluate"]
+    assert ran_stages(result.stdout) == ["daily-train", "daily-evaluate", "daily-card"]
     shown = json.loads(repo.run("dvc", "exp", "show", "--json").stdout)
     found = {
         rev["name"]: rev["data"]["metrics"]["metrics/daily/metrics.json"]["data"]

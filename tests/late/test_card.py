@@ -43,7 +43,12 @@ def test_card_states_every_fact() -> None:
     text = render_card(facts)
     assert "md5 `def`" in text and "`data/raw`: `abc.dir`" in text
     assert "| valid | 0.7 | 0.3 | 0.4 | 0.1 | 10 | 0.2 |" in text
-    assert text.startswith("# Model card: late-model\n")
+    version = document["late"]["card"]["version"]
+    assert text.startswith(f"# Model card: late-model v{version}\n")
+    assert (
+        f"registers the model of the\ncommit that holds this card as `late-model@v{version}`"
+        in text
+    )
     assert "## Intended use and limits" in text and "**Limits:**" in text
     assert "numpy " in text and "python " in text
     embedded = json.loads(text.split("```json\n")[1].split("```")[0])

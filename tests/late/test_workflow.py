@@ -19,7 +19,7 @@ from tests.conftest import SAMPLE_HGB, STAGES, Repo, ran_stages
 
 METRIC_KEYS = {"roc_auc", "average_precision", "log_loss", "brier", "n", "positive_rate"}
 # How long the queue test waits for two queued experiments before it gives up.
-QUEUE_TIMEOUT_S = 300
+QUEUE_TIMEOUT_S = 600
 
 
 def test_first_repro_runs_every_stage_and_writes_every_output(

@@ -13,7 +13,8 @@ from ruamel.yaml import YAML
 
 from tests.conftest import Repo, run_make, yaml_dump
 
-pytestmark = pytest.mark.pipeline
+# One worker runs the module: its tests share one module fixture and run in order.
+pytestmark = [pytest.mark.pipeline, pytest.mark.xdist_group("gate_report")]
 
 FEW_ROUNDS = "late.train.hgb.max_iter=3"
 AUC = "metrics/late/metrics.json:test.roc_auc"

@@ -13,7 +13,8 @@ from ruamel.yaml import YAML
 from tests.conftest import Repo
 from tests.pipeline.browser import SCREENSHOTS, open_offline
 
-pytestmark = pytest.mark.pipeline
+# One worker runs the module: its tests share one module fixture and run in order.
+pytestmark = [pytest.mark.pipeline, pytest.mark.xdist_group("plots_browser")]
 
 # Waits for every plot (the page keeps their promises), then reads each plot's SVG.
 DRAWN_PLOTS = """

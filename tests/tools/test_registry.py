@@ -1,0 +1,42 @@
+"""The registry tool's own parts (the registry itself runs in tests/pipeline/test_team.py)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from stages.core.card import CardParams, registry_tag
+from stages.core.params import ConstraintError
+from tests.conftest import REPO_ROOT
+from tools.registry import artifact_of
+
+
+def test_names_follow_dvc_yaml_and_gto() -> None:
+    assert artifact_of("late") == "late-model"
+    assert registry_tag("late-model", "1.2.0") == "late-model@v1.2.0"
+    dvc_yaml = (REPO_ROOT / "dvc.yaml").read_text()
+    assert "  late-model:\n" in dvc_yaml and "  daily-model:\n" in dvc_yaml
+
+
+@pytest.mark.parametrize("version", ["1.0", "v1.0.0", "01.0.0", "1.0.0-rc1", 1.0])
+def test_a_card_version_must_be_major_minor_patch(version: object) -> None:
+    with pytest.raises(ConstraintError, match=r"MAJOR\.MINOR\.PATCH"):
+        CardParams(version=version)
+    assert CardParams(version="10.2.0").version == "10.2.0"
+
+
+def test_the_stages_gto_accepts_are_configured() -> None:
+    assert "stages: [dev, prod]" in (REPO_ROOT / ".gto").read_text()
+
+
+def test_usage_is_one_line() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "tools.registry", "promote"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("usage: python -m tools.registry register <project>")
