@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
 import pandas as pd
-from sklearn.inspection import permutation_importance
 from sklearn.pipeline import Pipeline
 
 from stages.core.errors import run_stage
+from stages.core.importance import permutation_importance_encoded
 from stages.core.io import read_table, write_json
 from stages.core.metrics import (
     calibration_points,
@@ -41,20 +42,19 @@ CLASS_NAMES = ("on time", "late")
 def feature_importance(
     model: Pipeline, frame: pd.DataFrame, params: EvaluateParams
 ) -> list[dict[str, str | float]]:
-    """Permutation importance (drop in ROC AUC) of each feature on a sample of ``frame``."""
+    """Permutation importance (drop in ROC AUC) of each feature on a sample of ``frame``:
+    scikit-learn's values, computed on the encoded columns (``stages.core.importance``)."""
     sample = frame.sample(n=min(params.importance_rows, len(frame)), random_state=params.seed)
-    result = permutation_importance(
+    importances = permutation_importance_encoded(
         model,
         sample[FEATURES],
-        sample[LABEL],
-        scoring="roc_auc",
+        sample[LABEL].to_numpy(),
         n_repeats=params.importance_repeats,
         random_state=params.seed,
-        n_jobs=1,
     )
     rows = [
         {"feature": name, "importance": round_value(mean)}
-        for name, mean in zip(FEATURES, result.importances_mean, strict=True)
+        for name, mean in zip(FEATURES, np.mean(importances, axis=1), strict=True)
     ]
     return sorted(rows, key=lambda row: (-row["importance"], row["feature"]))
 

@@ -98,10 +98,12 @@ def test_exp_run_records_an_experiment_with_its_metrics(repo: Repo) -> None:
     assert set(metrics["finer"]) == METRIC_KEYS
 
 
-def finished_experiments(repo: Repo) -> int:
-    """How many experiment refs Git holds: a cheap poll, where ``dvc queue status`` costs a
-    DVC start-up each time."""
-    return len(repo.run("git", "for-each-ref", "refs/exps").stdout.splitlines())
+def finished_experiments(repo: Repo, names: tuple[str, ...]) -> int:
+    """How many of the experiments ``names`` Git holds a result ref for (``refs/exps/<baseline
+    hash, split>/<name>``; the queue's own refs under ``refs/exps/celery`` and ``exec`` do not
+    count): a cheap poll, where ``dvc queue status`` costs a DVC start-up each time."""
+    refs = repo.run("git", "for-each-ref", "--format=%(refname)", "refs/exps").stdout.split()
+    return sum(1 for ref in refs if ref.rsplit("/", 1)[-1] in names and "/celery/" not in ref)
 
 
 def test_two_queued_experiments_both_finish(repo: Repo) -> None:
@@ -110,14 +112,18 @@ def test_two_queued_experiments_both_finish(repo: Repo) -> None:
     repo.run("dvc", "exp", "run", "--queue", "-n", "cut-06", "-S", "late.evaluate.threshold=0.6")
     repo.run("dvc", "queue", "start", "-j", "2")
     deadline = time.monotonic() + QUEUE_TIMEOUT_S
-    while finished_experiments(repo) < 2 and time.monotonic() < deadline:
+    while finished_experiments(repo, ("cut-04", "cut-06")) < 2 and time.monotonic() < deadline:
         status = (
             repo.run("dvc", "queue", "status").stdout if int(time.monotonic()) % 15 == 0 else ""
         )
         if "Failed" in status:
             break
         time.sleep(1)
+    # The queue marks a task done just after its result ref lands.
     status = repo.run("dvc", "queue", "status").stdout
+    while status.count("Success") < 2 and "Failed" not in status and time.monotonic() < deadline:
+        time.sleep(2)
+        status = repo.run("dvc", "queue", "status").stdout
     assert status.count("Success") == 2, status + repo.run("dvc", "queue", "logs", "cut-04").stdout
     metrics = experiment_metrics(repo)
     assert set(metrics["cut-04"]) == METRIC_KEYS and set(metrics["cut-06"]) == METRIC_KEYS
