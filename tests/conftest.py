@@ -195,11 +195,15 @@ class Repo:
 
     root: Path
 
-    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, *args: str, check: bool = True, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         """Run a command in the repository, as ``make`` would: this interpreter's ``bin`` first
-        on PATH, so DVC's ``python`` is the project's. ``dvc`` runs through this interpreter."""
+        on PATH, so DVC's ``python`` is the project's. ``dvc`` runs through this interpreter.
+        ``env`` adds variables (the S3 server's credentials, say)."""
         env = {
             **os.environ,
+            **(env or {}),
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
             "GIT_AUTHOR_NAME": "test", "GIT_AUTHOR_EMAIL": "test@example.com",
             "GIT_COMMITTER_NAME": "test", "GIT_COMMITTER_EMAIL": "test@example.com",

@@ -12,7 +12,8 @@ a shared stage reads no project's section; and every section of ``params.yaml`` 
 stage (an orphan section is a typo or a leftover).
 
     python -m tools.dvc_lint          check (make check); exit 1 naming each stage and entry
-    python -m tools.dvc_lint --fix    rewrite every stage's module deps in place (make fix),
+    python -m tools.dvc_lint --fix    rewrite every stage's module deps in place (make fix) and
+                                      drop dvc.lock entries of stages dvc.yaml no longer has,
                                       keeping comments and order, then check
 """
 
@@ -34,6 +35,7 @@ PACKAGE = "stages"
 CORE = "core"
 PARAMS_FILE = "params.yaml"
 PIPELINE_FILE = "dvc.yaml"
+LOCK_FILE = "dvc.lock"
 CMD_PATTERN = re.compile(rf"^python -m ({PACKAGE}(?:\.\w+)+)(\s|$)")
 
 
@@ -318,6 +320,24 @@ def fix_pipeline_text(text: str, sources: Mapping[str, str]) -> tuple[str, list[
     return stream.getvalue(), changed
 
 
+def stale_lock_stages(pipeline: Mapping[str, Any], lock: Mapping[str, Any] | None) -> list[str]:
+    """The stages dvc.lock records that dvc.yaml no longer declares: DVC leaves a renamed or
+    removed stage's entry in the lock for good."""
+    declared = set(pipeline.get("stages") or {})
+    return [str(name) for name in (lock or {}).get("stages", {}) if name not in declared]
+
+
+def prune_lock_text(text: str, stale: list[str]) -> str:
+    """dvc.lock's text without the entries of the ``stale`` stages, the rest as DVC wrote it."""
+    yaml = YAML()
+    document = yaml.load(text)
+    for name in stale:
+        del document["stages"][name]
+    stream = io.StringIO()
+    yaml.dump(document, stream)
+    return stream.getvalue()
+
+
 def read_sources(root: Path) -> dict[str, str]:
     """The code of every module of the package under ``root``, by module name."""
     sources = {}
@@ -345,8 +365,21 @@ def main(argv: list[str] | None = None, root: Path = Path()) -> int:
     pipeline = safe.load(text)
     params = safe.load((root / PARAMS_FILE).read_text(encoding="utf-8")) or {}
     problems = check_pipeline(pipeline, sources, params)
+    lock_file = root / LOCK_FILE
+    lock_text = lock_file.read_text(encoding="utf-8") if lock_file.is_file() else ""
+    stale = stale_lock_stages(pipeline, safe.load(lock_text) if lock_text else None)
+    if args.fix and stale:
+        lock_file.write_text(prune_lock_text(lock_text, stale), encoding="utf-8")
+        print(f"{LOCK_FILE}: removed the entries of {stale}, which dvc.yaml no longer declares")
+    elif stale:
+        problems += [
+            f"{LOCK_FILE}: stage '{name}' is not in {PIPELINE_FILE} (make fix removes its entry)"
+            for name in stale
+        ]
     for problem in problems:
-        prefix = "" if problem.startswith(f"{PARAMS_FILE}:") else f"{PIPELINE_FILE}: "
+        prefix = (
+            "" if problem.startswith((f"{PARAMS_FILE}:", f"{LOCK_FILE}:")) else f"{PIPELINE_FILE}: "
+        )
         print(f"{prefix}{problem}", file=sys.stderr)
     if not problems:
         count = len(pipeline.get("stages") or {})

@@ -174,10 +174,11 @@ def read_rules(path: Path = GATE_FILE) -> list[Rule]:
 
 
 def project_names() -> list[str]:
-    """The projects: sub-packages of stages/ other than the core."""
-    return sorted(
-        p.parent.name for p in Path("stages").glob("*/__init__.py") if p.parent.name != "core"
-    )
+    """The projects, as `make check` finds them: sub-packages of stages/ other than the core."""
+    from tools.dvc_lint import project_names as projects_in
+    from tools.dvc_lint import read_sources
+
+    return sorted(projects_in(read_sources(Path("."))))
 
 
 def evaluate(base: str) -> tuple[list[Verdict], list[str]]:

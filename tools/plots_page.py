@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import sys
 from importlib import resources
+from importlib.metadata import version
 from pathlib import Path
 
 from stages.core.io import atomic_path
@@ -88,15 +89,9 @@ def render_page() -> str:
         vega=vl_convert.get_vega_version(),
         vegalite=vegalite,
         embed=vl_convert.get_vega_embed_version(),
-        vlc=_distribution_version("vl-convert-python"),
+        vlc=version("vl-convert-python"),
         bundle=inline_script(bundle),
     )
-
-
-def _distribution_version(name: str) -> str:
-    from importlib.metadata import version
-
-    return version(name)
 
 
 def main(argv: list[str] | None = None) -> int:

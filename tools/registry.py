@@ -19,6 +19,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from stages.core.guard import read_pipeline
+from tools.compare import CompareError, git
+
 REGISTRY_REMOTE = "origin"
 
 
@@ -31,13 +34,13 @@ def artifact_of(project: str) -> str:
     return f"{project}-model"
 
 
-def _git(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["git", *args], capture_output=True, text=True, check=False)
-
-
 def has_remote(name: str = REGISTRY_REMOTE) -> bool:
     """Whether the Git remote ``name`` is configured."""
-    return _git("remote", "get-url", name).returncode == 0
+    try:
+        git("remote", "get-url", name)
+    except CompareError:
+        return False
+    return True
 
 
 def card_version(project: str) -> str:
@@ -53,7 +56,7 @@ def card_version(project: str) -> str:
 
 def check_registrable(project: str) -> None:
     """Refuse to register a commit whose files are not what was committed and reproduced."""
-    changed = _git("status", "--porcelain", "--untracked-files=no").stdout.strip()
+    changed = git("status", "--porcelain", "--untracked-files=no")
     if changed:
         first = changed.splitlines()[0][3:]
         raise RegistryError(f"uncommitted changes ({first}, ...): commit them before registering")
@@ -69,9 +72,7 @@ def check_registrable(project: str) -> None:
 
 
 def _stages_of(project: str) -> list[str]:
-    from ruamel.yaml import YAML
-
-    stages = YAML(typ="safe").load(Path("dvc.yaml"))["stages"]
+    stages = read_pipeline(Path(".")).get("stages", {})
     return [name for name in stages if name.startswith(f"{project}-")]
 
 

@@ -14,6 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from stages.core.guard import read_pipeline
 from stages.core.io import atomic_path
 from tools.compare import (
     Change,
@@ -25,7 +26,14 @@ from tools.compare import (
     read_params,
     resolve,
 )
-from tools.gate import GateConfigError, Verdict, evaluate, project_names, verdict_table
+from tools.gate import (
+    GateConfigError,
+    Verdict,
+    judge_all,
+    project_names,
+    read_rules,
+    verdict_table,
+)
 
 REPORT_DIR = Path("reports")
 
@@ -61,11 +69,9 @@ def plot_project(definition: dict) -> str:
     return project_of_metrics_file(files[0]) if files else "shared"
 
 
-def declared_plots(dvc_yaml: Path = Path("dvc.yaml")) -> dict[str, dict]:
+def declared_plots(root: Path = Path(".")) -> dict[str, dict]:
     """dvc.yaml's top-level `plots:`: id -> definition, in the file's order."""
-    from ruamel.yaml import YAML
-
-    document = YAML(typ="safe").load(dvc_yaml)
+    document = read_pipeline(root)
     return {name: spec for entry in document.get("plots", []) for name, spec in entry.items()}
 
 
@@ -135,7 +141,7 @@ def build_report(base: str, base_label: str, out_dir: Path) -> str:
     """The report's Markdown (and its PNG images, written to `out_dir`)."""
     params, metrics = read_params(base), read_metrics(base)
     try:
-        verdicts, _ = evaluate(base)
+        verdicts = judge_all(read_rules(), metrics)
         gate_line = (
             "passes"
             if all(v.passed for v in verdicts)

@@ -26,13 +26,15 @@ from dvc_data.hashfile.hash_info import HashInfo
 from ruamel.yaml import YAML
 
 
+def record_paths(repo: Repo) -> list[Path]:
+    """The files of the local run-cache's records (``.dvc/cache/runs/<k>/<key>/<value>``)."""
+    return sorted(Path(repo.stage_cache.cache_dir).glob("*/*/*"))
+
+
 def run_records(repo: Repo) -> list[dict]:
-    """Every run record in the local run-cache (``.dvc/cache/runs/<k>/<key>/<value>``)."""
+    """Every run record in the local run-cache."""
     yaml = YAML(typ="safe", pure=True)
-    return [
-        yaml.load(path.read_text())
-        for path in sorted(Path(repo.stage_cache.cache_dir).glob("*/*/*"))
-    ]
+    return [yaml.load(path.read_text()) for path in record_paths(repo)]
 
 
 def recorded_objects(repo: Repo) -> set[HashInfo]:
@@ -57,9 +59,9 @@ def record_skipped_runs(repo: Repo) -> list[str]:
         for stage in repo.index.stages:
             if not stage.cmd or not _can_hash(stage) or stage.changed():
                 continue
-            before = len(run_records(repo))
+            before = len(record_paths(repo))
             repo.stage_cache.save(stage)
-            if len(run_records(repo)) > before:
+            if len(record_paths(repo)) > before:
                 recorded.append(stage.addressing)
     return recorded
 

@@ -30,6 +30,15 @@ FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 MAX_MODEL_BYTES = 256 * 1024 * 1024
 # The steps of every project's Pipeline: the encoding of the features, then the estimator.
 PIPELINE_STEPS = ("encode", "model")
+# Types that the Pipelines built from ``stages.core.pipelines`` (boosting) and scikit-learn's
+# linear models are made of and skops does not trust by default; a project whose models hold
+# more adds to them.
+PIPELINE_TRUSTED_TYPES = (
+    "functools.partial",
+    "numpy.dtype",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "sklearn.utils.validation.check_array",
+)
 
 
 def _renumber(node: Any, new_ids: dict[int, int]) -> Any:

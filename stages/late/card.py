@@ -125,16 +125,15 @@ def render_card(facts: dict[str, Any]) -> str:
     data_lines = "\n".join(f"- `{path}`: `{digest}`" for path, digest in facts["data"].items())
     libraries = ", ".join(f"{name} {version}" for name, version in facts["libraries"].items())
     model, minutes = facts["model"], params["split"]["late_threshold_min"]
-    version = params.get("card", {}).get("version")
-    title = f"{MODEL_ARTIFACT} v{version}" if version else MODEL_ARTIFACT
-    versioned = f"\n{version_section(MODEL_ARTIFACT, version, PROJECT)}" if version else ""
-    return f"""# Model card: {title}
+    version = params["card"]["version"]
+    return f"""# Model card: {MODEL_ARTIFACT} v{version}
 
 Probability that a flight leaving New York arrives {minutes} or more minutes late \
 (`{facts["label"]}`), from what is known before departure. A scikit-learn `Pipeline` \
 (`late.train.model: {params["train"]["model"]}`) saved with skops: `{model["file"]}`, \
 md5 `{model["md5"]}`.
-{versioned}
+
+{version_section(MODEL_ARTIFACT, version, PROJECT)}
 ## Intended use and limits
 {
         INTENDED_USE.format(

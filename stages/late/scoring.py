@@ -13,17 +13,12 @@ import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
-from stages.core.model_io import load_pipeline
+from stages.core.model_io import PIPELINE_TRUSTED_TYPES, load_pipeline
 from stages.late.contract import FEATURES
 
 # Types the project's models (both pipelines of ``stages.late.train``) are made of that skops
-# does not trust by default. Loading refuses a file holding any other untrusted type.
-TRUSTED_TYPES = (
-    "functools.partial",
-    "numpy.dtype",
-    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
-    "sklearn.utils.validation.check_array",
-)
+# does not trust by default: those of the core's pipelines. Loading refuses any other.
+TRUSTED_TYPES = PIPELINE_TRUSTED_TYPES
 
 
 def load_late_model(path: Path) -> Pipeline:

@@ -65,6 +65,7 @@ def test_card_describes_the_model_as_fitted(processed: pd.DataFrame) -> None:
         "split": {"late_threshold_min": 30, "strategy": "time"},
         "featurize": {"realtime_cutoff_min": 60},
         "train": {"model": "hgb"},
+        "card": {"version": "1.0.0"},
     }
     data = {"models/late/model.skops": "def"}
     for drop, uses_calendar in ((("month", "day_of_year"), False), ((), True)):

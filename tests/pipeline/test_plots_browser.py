@@ -8,10 +8,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from ruamel.yaml import YAML
 
 from tests.conftest import Repo
 from tests.pipeline.browser import SCREENSHOTS, open_offline
+from tools.report import declared_plots
 
 # One worker runs the module: its tests share one module fixture and run in order.
 pytestmark = [pytest.mark.pipeline, pytest.mark.xdist_group("plots_browser")]
@@ -28,12 +28,6 @@ Promise.all(window.plotsDrawn).then(() =>
   }))
 )
 """
-
-
-def declared_plots(root: Path) -> dict[str, dict]:
-    """The top-level `plots:` of dvc.yaml: id -> definition."""
-    document = YAML(typ="safe").load(root / "dvc.yaml")
-    return {name: spec for entry in document["plots"] for name, spec in entry.items()}
 
 
 @pytest.fixture(scope="module")

@@ -31,20 +31,6 @@ pytestmark = [pytest.mark.pipeline, pytest.mark.xdist_group("team")]
 EXPERIMENT = "cut-07"
 
 
-def with_env(repo: Repo, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    """Run a command in ``repo`` as Repo.run does, with ``env`` added (the S3 credentials)."""
-    saved = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)
-    try:
-        return repo.run(*args, check=False)
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 def md5(path: Path) -> str:
     return hashlib.md5(path.read_bytes()).hexdigest()
 
@@ -97,7 +83,7 @@ def test_a_pushed_experiment_is_seen_and_applied_by_a_teammate_without_computing
     theirs = data["metrics"]["metrics/late/metrics.json"]["data"]
     assert theirs["test"]["roc_auc"] == ours["test"]["roc_auc"]  # the threshold moves no AUC
 
-    applied = with_env(bob, s3_server.env(), "dvc", "exp", "apply", EXPERIMENT)
+    applied = bob.run("dvc", "exp", "apply", EXPERIMENT, check=False, env=s3_server.env())
     assert applied.returncode == 0, applied.stderr
     repro = bob.run("dvc", "repro")
     assert ran_stages(repro.stdout) == []

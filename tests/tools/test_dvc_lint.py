@@ -22,7 +22,9 @@ from tools.dvc_lint import (
     module_closure,
     params_sections_read,
     project_names,
+    prune_lock_text,
     read_sources,
+    stale_lock_stages,
     unread_sections,
 )
 
@@ -227,3 +229,28 @@ def test_make_fix_then_check_on_a_copy(tmp_path: Path) -> None:
     assert main([], root=tmp_path) == 1
     assert main(["--fix"], root=tmp_path) == 0
     assert (tmp_path / "dvc.yaml").read_text() == PIPELINE_TEXT
+
+
+LOCK = """schema: '2.0'
+stages:
+  split:
+    cmd: python -m stages.split
+  late-split:
+    cmd: python -m stages.late.split --with a very long line of arguments that DVC folds at eighty columns
+"""
+
+
+def test_lock_entries_of_stages_dvc_yaml_no_longer_declares_are_found_and_pruned() -> None:
+    pipeline = {"stages": {"late-split": {"cmd": "python -m stages.late.split"}}}
+    lock = YAML(typ="safe").load(LOCK)
+    assert stale_lock_stages(pipeline, lock) == ["split"]
+    assert stale_lock_stages(pipeline, None) == []
+    pruned = prune_lock_text(LOCK, ["split"])
+    assert "  split:" not in pruned and "  late-split:" in pruned
+    assert YAML(typ="safe").load(pruned)["stages"] == {"late-split": lock["stages"]["late-split"]}
+
+
+def test_the_committed_lock_holds_only_declared_stages() -> None:
+    pipeline = YAML(typ="safe").load((REPO_ROOT / "dvc.yaml").read_text())
+    lock = YAML(typ="safe").load((REPO_ROOT / "dvc.lock").read_text())
+    assert stale_lock_stages(pipeline, lock) == []
