@@ -38,6 +38,7 @@ from stages.daily.params import PrepareParams as DailyPrepareParams
 from stages.daily.params import TrainParams as DailyTrainParams
 from stages.daily.paths import MODEL_FILE as DAILY_MODEL_FILE
 from stages.late import card, drift, evaluate, featurize, split, train
+from stages.late.contract import model_features
 from stages.late.featurize import SIDE_TABLES, summarise_schedule
 from stages.late.params import (
     DriftParams,
@@ -48,7 +49,6 @@ from stages.late.params import (
 )
 from stages.late.paths import MODEL_FILE
 from stages.late.predict import score_flights
-from stages.late.scoring import used_features
 from stages.raw import IngestParams
 
 log = logging.getLogger("benchmarks.in_process")
@@ -113,7 +113,13 @@ def run_pipeline(timings: dict[str, float]) -> dict[str, dict]:
             },
             metrics,
             library_versions(["scikit-learn", "numpy", "pandas"]),
-            used_features(model),
+            dict(
+                zip(
+                    ("categorical", "numeric"),
+                    model_features(params["train"].drop_features),
+                    strict=True,
+                )
+            ),
         )
     with timed("daily-prepare", timings):
         days = daily_prepare.run(tables["flights"], tables["weather"], params["daily.prepare"])

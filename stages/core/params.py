@@ -184,3 +184,20 @@ def load_params(key: str, cls: type[Section], path: Path = PARAMS_FILE) -> Secti
         raise ParamsError(
             message if message.startswith(f"{path}:") else f"{path}: {message}"
         ) from None
+
+
+def kept_features(
+    drop: tuple[str, ...], categorical: list[str], numeric: list[str], key: str
+) -> tuple[list[str], list[str]]:
+    """The categorical and numeric features a model uses: all but ``drop``, which the params
+    key ``key`` lists. Raises StageError naming an unknown feature (with the nearest one), or a
+    ``drop`` that leaves none."""
+    features = categorical + numeric
+    for name in drop:
+        if name not in features:
+            raise StageError(f"{key}: unknown feature '{name}'{did_you_mean(name, features)}")
+    kept = [name for name in categorical if name not in drop]
+    kept_numeric = [name for name in numeric if name not in drop]
+    if not kept and not kept_numeric:
+        raise StageError(f"{key} leaves out every feature: keep at least one to fit on")
+    return kept, kept_numeric

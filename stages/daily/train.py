@@ -22,8 +22,8 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from stages.core.errors import StageError, run_stage
 from stages.core.io import read_table
 from stages.core.model_io import save_model
-from stages.core.params import load_params
-from stages.core.pipelines import boosting_categories, kept_features, ordinal_encoding
+from stages.core.params import kept_features, load_params
+from stages.core.pipelines import boosting_categories, ordinal_encoding
 from stages.daily.contract import (
     CATEGORICAL_FEATURES,
     DAY_SCHEMA,

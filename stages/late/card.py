@@ -26,7 +26,7 @@ from stages.core.card import (
 from stages.core.errors import StageError, run_stage
 from stages.core.io import write_bytes_atomic
 from stages.core.params import load_params
-from stages.late.contract import CATEGORICAL_FEATURES, LABEL, NUMERIC_FEATURES
+from stages.late.contract import CATEGORICAL_FEATURES, LABEL, NUMERIC_FEATURES, model_features
 from stages.late.params import EvaluateParams, FeaturizeParams, SplitParams, TrainParams
 from stages.late.paths import (
     CARD_FILE,
@@ -36,7 +36,6 @@ from stages.late.paths import (
     PROJECT,
     processed_path,
 )
-from stages.late.scoring import load_late_model, used_features
 from stages.raw import RAW_DIR, IngestParams
 
 log = logging.getLogger("stages.late.card")
@@ -92,8 +91,9 @@ def card_facts(
     libraries: dict[str, str],
     features: dict[str, list[str]],
 ) -> dict[str, Any]:
-    """Everything the card states, as one JSON-ready mapping; ``features`` are those the fitted
-    model uses (``stages.late.scoring.used_features``), by kind."""
+    """Everything the card states, as one JSON-ready mapping; ``features`` are those the model
+    is fitted on, by kind (``stages.late.contract.model_features`` of its params: what
+    ``stages.late.train`` builds it with, read without loading scikit-learn)."""
     return {
         "model": {"file": MODEL_FILE.as_posix(), "md5": data[MODEL_FILE.as_posix()]},
         "label": f"{LABEL} = arr_delay >= {params['split']['late_threshold_min']} minutes",
@@ -197,7 +197,8 @@ def main() -> None:
         TRAIN_FILE.as_posix(): md5_of_file(TRAIN_FILE),
         MODEL_FILE.as_posix(): md5_of_file(MODEL_FILE),
     }
-    features = used_features(load_late_model(MODEL_FILE))
+    categorical, numeric = model_features(tuple(params["train"]["drop_features"]))
+    features = {"categorical": categorical, "numeric": numeric}
     card = run(data, params, read_metrics(METRICS_FILE), library_versions(LIBRARIES), features)
     write_bytes_atomic(CARD_FILE, card.encode("utf-8"))
     log.info("wrote %s", CARD_FILE)

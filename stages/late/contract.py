@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from stages.core.params import kept_features
 from stages.core.tables import Column, TableSchema
 from stages.raw import RAW_TABLES
 
@@ -61,3 +62,10 @@ FEATURE_SCHEMA: TableSchema = {
     **{name: RAW_TABLES["flights"][name] for name in ID_COLUMNS},
 }
 PROCESSED_SCHEMA: TableSchema = {**FEATURE_SCHEMA, LABEL: Column("bool")}
+
+
+def model_features(drop: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """The categorical and numeric features the model uses: all but ``drop``
+    (``late.train.drop_features``); StageError naming an unknown one (with the nearest feature),
+    or a ``drop`` that leaves none."""
+    return kept_features(drop, CATEGORICAL_FEATURES, NUMERIC_FEATURES, "late.train.drop_features")

@@ -22,25 +22,13 @@ from stages.core.errors import StageError, run_stage
 from stages.core.io import read_table
 from stages.core.model_io import save_model
 from stages.core.params import load_params
-from stages.core.pipelines import boosting_categories, kept_features, ordinal_encoding
-from stages.late.contract import (
-    CATEGORICAL_FEATURES,
-    FEATURES,
-    LABEL,
-    NUMERIC_FEATURES,
-    PROCESSED_SCHEMA,
-)
+from stages.core.pipelines import boosting_categories, ordinal_encoding
+from stages.late.contract import FEATURES, LABEL, PROCESSED_SCHEMA, model_features
 from stages.late.params import HgbParams, LogregParams, TrainParams
 from stages.late.paths import MODEL_FILE, processed_path
 from stages.late.scoring import used_features
 
 log = logging.getLogger("stages.late.train")
-
-
-def model_features(drop: tuple[str, ...]) -> tuple[list[str], list[str]]:
-    """The categorical and numeric features the model uses: all but ``drop``; StageError naming
-    an unknown one (with the nearest feature), or a ``drop`` that leaves none."""
-    return kept_features(drop, CATEGORICAL_FEATURES, NUMERIC_FEATURES, "late.train.drop_features")
 
 
 def hgb_pipeline(params: HgbParams, seed: int, drop: tuple[str, ...] = ()) -> Pipeline:

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from stages.core.errors import StageError
-from stages.core.pipelines import boosting_categories, kept_features, ordinal_encoding
+from stages.core.params import kept_features
+from stages.core.pipelines import boosting_categories, ordinal_encoding
 
 
 def test_kept_features_leave_out_the_dropped_ones_in_order() -> None:

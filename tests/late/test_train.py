@@ -11,10 +11,10 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from stages.core.errors import StageError
-from stages.late.contract import FEATURES, LABEL
+from stages.late.contract import FEATURES, LABEL, model_features
 from stages.late.params import HgbParams, LogregParams, TrainParams
 from stages.late.scoring import known_categories
-from stages.late.train import build_pipeline, model_features
+from stages.late.train import build_pipeline
 from stages.late.train import run as fit_model
 
 PARAMS = TrainParams(

@@ -5,10 +5,21 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import sys
 from pathlib import Path
 
-from benchmarks.pipeline import stage_commands
+import pytest
+
+from benchmarks.pipeline import (
+    dvc_env,
+    import_seconds,
+    project_stages,
+    stage_commands,
+    targets_section,
+    toy_pipeline,
+)
+from stages.core.guard import read_pipeline
 from tests.conftest import STAGES, Repo
 from tools.project_copy import REPO_ROOT
 
@@ -39,3 +50,57 @@ def test_in_process_floor_computes_the_pipelines_metrics(repo: Repo, tmp_path: P
     assert list(seconds) == ["setup", *STAGES]
     assert all(value >= 0 for value in seconds.values())
     assert seconds["late-train"] > seconds["late-card"]  # fitting a model outweighs writing a page
+
+
+IMPORTTIME = """\
+import time: self [us] | cumulative | imported package
+import time:       120 |        120 |   _io
+import time:       500 |     150000 |       pyarrow
+import time:      2000 |     300000 |     pandas
+import time:       400 |      50000 |       pandas.core
+import time:      1000 |     600000 |     sklearn
+import time:      3000 |     200000 |     skops
+import time:       700 |    1200000 | stages.late.train
+"""
+# pyarrow is imported by pandas (printed before it, one level deeper): counted once, in
+# pandas's time; pandas.core is imported by sklearn: in sklearn's share, not counted twice.
+
+
+def test_import_seconds_reads_the_module_and_the_libraries_it_pulls_in() -> None:
+    seconds = import_seconds(IMPORTTIME, "stages.late.train")
+    assert seconds == pytest.approx(
+        {"total": 1.2, "scikit-learn and skops": 0.8, "pandas and pyarrow": 0.3}
+    )
+
+
+def test_import_seconds_names_a_module_missing_from_the_output() -> None:
+    with pytest.raises(ValueError, match=re.escape("stages.late.card")):
+        import_seconds(IMPORTTIME, "stages.late.card")
+
+
+def test_a_projects_forced_run_is_ingest_and_its_own_stages() -> None:
+    assert project_stages(STAGES, "daily") == [
+        "ingest", "daily-prepare", "daily-train", "daily-evaluate", "daily-card"
+    ]  # fmt: skip
+    assert project_stages(STAGES, "late")[:2] == ["ingest", "late-split"]
+    assert not [name for name in project_stages(STAGES, "late") if name.startswith("daily")]
+
+
+def test_targets_table_judges_each_measured_figure() -> None:
+    lines = targets_section({"loop-late": 0.93, "noop": 1.05, "loop-daily": 0.8}, 3)
+    table = "\n".join(lines)
+    assert "| 0.93 | 0.5 | **not met** |" in table
+    assert "| 1.05 | 1.15 | met |" in table
+    assert "| 0.80 |  |  |" in table  # reported, no limit
+    assert "growth" not in table  # a section that did not run has no row
+
+
+def test_toy_pipeline_is_a_dvc_project_with_nothing_to_do(tmp_path: Path) -> None:
+    root = toy_pipeline(tmp_path / "toy", 4)
+    assert (root / "out_4.txt").read_text() == "01234"
+    status = subprocess.run(
+        [sys.executable, "-m", "dvc", "status", "--json"],
+        cwd=root, env=dvc_env(), capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert json.loads(status.stdout) == {}
+    assert len(read_pipeline(root)["stages"]) == 4
