@@ -44,7 +44,7 @@ def test_ingest_feeds_both_projects(repo: Repo) -> None:
 def test_editing_a_core_module_reruns_exactly_its_importers_in_both_projects(repo: Repo) -> None:
     importers = importers_of(repo, "stages.core.model_io")
     assert importers == [
-        "late-train", "late-evaluate", "late-predict", "late-card", "daily-train", "daily-evaluate",
+        "late-train", "late-evaluate", "late-predict", "daily-train", "daily-evaluate",
     ]  # fmt: skip
     append_comment(repo, "stages.core.model_io")
     assert repo.repro() == importers

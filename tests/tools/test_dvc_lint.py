@@ -105,6 +105,7 @@ def test_new_transitive_import_is_caught_in_every_stage_using_it() -> None:
         "late-split",
         "late-featurize",
         "late-drift",
+        "late-card",
         "daily-prepare",
         "daily-card",
     }
