@@ -31,7 +31,9 @@ help: ## List the targets (P=<project> narrows repro and test to one project)
 $(INSTALLED): requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet "$$(grep -E '^uv==' requirements.lock)"
-	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
+	@# Bytecode compiled once here: with PYTHONDONTWRITEBYTECODE set (CI images, containers) every
+	@# stage and every dvc command would otherwise compile its imports from source each start.
+	$(BIN)/uv pip sync --quiet --compile-bytecode --python $(BIN)/python requirements.lock
 	@# `import stages` from anywhere (notebooks start in notebooks/), without building a package.
 	$(BIN)/python -c 'import pathlib, site; pathlib.Path(site.getsitepackages()[0], "flight_delays.pth").write_text(str(pathlib.Path.cwd()) + "\n")'
 	@# Notebooks are committed without outputs (nbstripout as a Git filter) and commits are
@@ -129,7 +131,7 @@ gate: $(INSTALLED) ## Fail when a model is worse than gate.yaml allows against B
 comment: $(INSTALLED) ## Post reports/report.md on the pull or merge request (in CI, with its token)
 	python -m tools.post_report reports/report.md
 
-bench: $(INSTALLED) ## Measure pipeline overhead, scoring and scaling (25 to 60 min); writes BENCHMARKS.md
+bench: $(INSTALLED) ## Measure the edit loop, pipeline overhead, no-op, scoring and scaling to 30x (about an hour); writes BENCHMARKS.md
 	python -m benchmarks.pipeline
 
 # Jupyter refuses to start as root (the usual user in a container) without --allow-root;

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.pipeline import (
+    deps_per_stage,
     dvc_env,
     import_seconds,
     project_stages,
@@ -96,8 +97,9 @@ def test_targets_table_judges_each_measured_figure() -> None:
 
 
 def test_toy_pipeline_is_a_dvc_project_with_nothing_to_do(tmp_path: Path) -> None:
-    root = toy_pipeline(tmp_path / "toy", 4)
+    root = toy_pipeline(tmp_path / "toy", 4, [0, 2, 1, 0])
     assert (root / "out_4.txt").read_text() == "01234"
+    assert deps_per_stage(root) == [1, 3, 2, 1]  # the previous stage's file and the extra ones
     status = subprocess.run(
         [sys.executable, "-m", "dvc", "status", "--json"],
         cwd=root, env=dvc_env(), capture_output=True, text=True, check=True,
