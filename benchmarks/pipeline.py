@@ -627,7 +627,8 @@ def main() -> None:
         f"Measured by `{command}` (`benchmarks/pipeline.py`) on: {machine()}. Times are wall "
         "clock; peak memory is the largest resident set of the process or of any process it "
         "started (`ru_maxrss`, through a small launcher), so a `dvc repro` row shows its "
-        "largest stage. Every figure below comes from that one run; docs/scaling.md reads the "
+        "largest stage. Every figure below comes from that one run; docs/performance.md says "
+        "what was done for each target and why a target is not met, docs/scaling.md reads the "
         "scaling table.",
         "",
         *targets_section(figures, args.growth_copies),
