@@ -5,10 +5,11 @@ of the table (pandas, encoders) before the model scores it. When the encoding wo
 encoding a table whose column was permuted equals permuting the encoded columns of that feature
 with the same row order. So this encodes once, then permutes the encoded columns of one feature
 together (one column for an ordinal code, a number or a scaled number; the whole one-hot block of
-a category) and scores with the final estimator only; for gradient boosting, only the trees that
-split on the permuted columns are run again. The shuffles, their order and the scorer
-(ROC AUC on ``decision_function``) are scikit-learn's, so the values are the same, value for
-value (tests/late/test_importance.py compares them on both of late's models).
+a category) and scores with the final estimator only; for gradient boosting, a tree runs again
+only for the rows whose path through it reads a permuted column. The shuffles, their order and
+the scorer (ROC AUC on ``decision_function``, by scikit-learn's own steps) are scikit-learn's, so
+the values are the same, value for value (tests/late/test_importance.py compares them on both of
+late's models; docs/performance.md has the timings).
 """
 
 from __future__ import annotations
@@ -102,7 +103,8 @@ def read_positions(estimator: HistGradientBoostingClassifier, n_inputs: int) -> 
 @dataclass(frozen=True)
 class CompactTree:
     """One tree of a fitted gradient-boosting model that reads only the columns it splits on
-    (``columns``, in the encoded table), so the rows it runs again are copied narrow."""
+    (``columns``, of the table the model's trees read), so the rows it runs again are copied
+    narrow."""
 
     predictor: TreePredictor
     columns: np.ndarray
@@ -128,7 +130,7 @@ class CompactTree:
         ).astype(np.intp)
 
     def columns_on_paths(self) -> dict[int, frozenset[int]]:
-        """For each leaf (by node index), the encoded columns its path from the root splits on."""
+        """For each leaf (by node index), the columns its path from the root splits on."""
         nodes = self.predictor.nodes
         paths: dict[int, frozenset[int]] = {}
         pending: list[tuple[int, frozenset[int]]] = [(0, frozenset())]
@@ -145,7 +147,7 @@ class CompactTree:
 
 def compact_tree(tree: TreePredictor, category_map: np.ndarray) -> CompactTree:
     """``tree`` renumbered to read only the columns it splits on; ``category_map`` is the
-    model's map from an encoded column to its row of known categories."""
+    model's map from a column it reads to that column's row of known categories."""
     nodes = tree.nodes.copy()
     splits = nodes["is_leaf"] == 0
     columns = np.unique(nodes["feature_idx"][splits])
@@ -160,8 +162,8 @@ def compact_tree(tree: TreePredictor, category_map: np.ndarray) -> CompactTree:
 @dataclass(frozen=True)
 class TreeRerun:
     """The rows one tree runs again when some columns are permuted: their indices, their
-    narrow table (refilled in its ``permuted`` slots for each shuffle) and, for each slot,
-    the encoded column it takes."""
+    narrow table (its ``slots`` refilled for each shuffle) and, for each slot, the column of
+    the permuted table it is refilled from."""
 
     rows: np.ndarray
     table: np.ndarray
@@ -270,8 +272,8 @@ def decision_for(estimator: object, encoded: np.ndarray) -> Decision:
 def roc_auc(y_true: np.ndarray, y_score: np.ndarray) -> float:
     """ROC AUC of binary 0/1 labels, by scikit-learn's own steps (``roc_auc_score``: sorted
     scores, a threshold at each distinct score, collinear points dropped, trapezoids), so bit
-    for bit its value, without the input checks it repeats on every call: a quarter of the
-    importance's time. Both classes must be present."""
+    for bit its value, without the input checks it repeats on every call (they took a quarter
+    of the importance's time). Both classes must be present."""
     order = np.argsort(y_score, kind="stable")[::-1]
     sorted_score = y_score[order]
     thresholds = np.r_[np.flatnonzero(np.diff(sorted_score)), len(sorted_score) - 1]
