@@ -522,42 +522,48 @@ def verdict(value: float, limit: float) -> str:
 
 
 def targets_section(figures: dict[str, float], growth_copies: int) -> list[str]:
-    """The targets table: each target, its measured figure, and the section that measured it."""
-    values = figures
+    """The targets table: each target, its measured figure, its limit and the commands timed
+    (the sections below have every run)."""
+    loop = f"<project>.{LOOP_PARAM}"
     rows = [
-        ("Edit loop, flight delays: `dvc exp run -S late.train...` / forced run of the project",
-         "loop-late", 0.5, "edit loop"),
-        ("Edit loop, daily delays (reported): the same ratio", "loop-daily", None, "edit loop"),
-        ("Evaluation / training, flight delays, in the floor (the stages' computations)",
-         "evaluate-train-floor", 0.25, "pipeline cost"),
-        ("Evaluation / training, flight delays, as their own processes",
-         "evaluate-train-own", 0.25, "pipeline cost"),
+        ("Edit loop, flight delays: loop / forced run of the project", "loop-late", 0.5,
+         f"`dvc exp run -S {loop.replace('<project>', 'late')}=<new>` against "
+         "`dvc repro -f ingest late-...`"),
+        ("Edit loop, daily delays: the same ratio (reported)", "loop-daily", None,
+         f"`dvc exp run -S {loop.replace('<project>', 'daily')}=<new>` against "
+         "`dvc repro -f ingest daily-...`"),
+        ("Evaluation / training, flight delays, the computations", "evaluate-train-floor", 0.25,
+         "`late-evaluate` over `late-train` in `python -m benchmarks.in_process --timings`"),
+        ("Evaluation / training, flight delays, as their own processes", "evaluate-train-own",
+         0.25, "`python -m stages.late.evaluate` over `python -m stages.late.train`"),
         ("Per-stage overhead summed over the flight-delay stages (s)", "overhead-late", 10.0,
-         "pipeline cost"),
-        ("Per-stage overhead summed over the daily stages (s, reported)", "overhead-daily", None,
-         "pipeline cost"),
-        ("No-op `dvc repro` / toy pipeline's no-op", "noop", 1.15, "checking"),
-        ("No-op `dvc repro` / no-op of a toy with as many deps (reported)", "noop-deps", None,
-         "checking"),
-        (f"`dvc repro -f` / floor at {growth_copies}x the data", "growth", 1.25, "data grows"),
+         "each stage's command in dvc.yaml less its part of the floor"),
+        ("Per-stage overhead summed over the daily stages (s, reported)", "overhead-daily",
+         None, "each stage's command in dvc.yaml less its part of the floor"),
+        ("No-op / a toy pipeline's no-op", "noop", 1.15,
+         "`dvc repro` here against `dvc repro` in a toy of as many trivial stages"),
+        ("No-op / no-op of a toy with as many deps (reported)", "noop-deps", None,
+         "`dvc repro` here against `dvc repro` in a toy declaring as many deps"),
+        (f"Full run / floor at {growth_copies}x the data", "growth", 1.25,
+         "`dvc repro -f` against `python -m benchmarks.in_process`"),
         ("Largest peak memory of any stage at any scale (GiB)", "scale-peak-gib", 16.0,
-         "scaling"),
-        (f"Worst time per flight at {values.get('scale', 0):.0f}x over 1x, any stage",
-         "scale-per-flight", 1.0, "scaling"),
+         "each stage's command in dvc.yaml, on the flights replicated"),
+        (f"Worst time per flight at {figures.get('scale', 0):.0f}x over 1x, any stage",
+         "scale-per-flight", 1.0, "each stage's command in dvc.yaml, on the flights replicated"),
     ]  # fmt: skip
     lines = [
         "## Targets",
         "",
-        "| target | measured | limit | verdict | section |",
+        "| target | measured | limit | verdict | timed |",
         "| --- | --- | --- | --- | --- |",
     ]
-    for label, key, limit, section in rows:
-        if key not in values:
+    for label, key, limit, commands in rows:
+        if key not in figures:
             continue
-        shown = f"{values[key]:.2f}"
+        shown = f"{figures[key]:.2f}"
         limit_text = "" if limit is None else f"{limit:g}"
-        judged = "" if limit is None else verdict(values[key], limit)
-        lines.append(f"| {label} | {shown} | {limit_text} | {judged} | {section} |")
+        judged = "" if limit is None else verdict(figures[key], limit)
+        lines.append(f"| {label} | {shown} | {limit_text} | {judged} | {commands} |")
     return [*lines, ""]
 
 
