@@ -131,7 +131,7 @@ gate: $(INSTALLED) ## Fail when a model is worse than gate.yaml allows against B
 comment: $(INSTALLED) ## Post reports/report.md on the pull or merge request (in CI, with its token)
 	python -m tools.post_report reports/report.md
 
-bench: $(INSTALLED) ## Measure the edit loop, pipeline overhead, no-op, scoring and scaling to 30x (about an hour); writes BENCHMARKS.md
+bench: $(INSTALLED) ## Measure the edit loop, pipeline overhead, no-op, scoring and scaling to 30x (33 min here); writes BENCHMARKS.md
 	python -m benchmarks.pipeline
 
 # Jupyter refuses to start as root (the usual user in a container) without --allow-root;
