@@ -38,7 +38,6 @@ from stages.daily.params import PrepareParams as DailyPrepareParams
 from stages.daily.params import TrainParams as DailyTrainParams
 from stages.daily.paths import MODEL_FILE as DAILY_MODEL_FILE
 from stages.late import card, drift, evaluate, featurize, split, train
-from stages.late.contract import model_features
 from stages.late.featurize import SIDE_TABLES, summarise_schedule
 from stages.late.params import (
     DriftParams,
@@ -113,13 +112,6 @@ def run_pipeline(timings: dict[str, float]) -> dict[str, dict]:
             },
             metrics,
             library_versions(["scikit-learn", "numpy", "pandas"]),
-            dict(
-                zip(
-                    ("categorical", "numeric"),
-                    model_features(params["train"].drop_features),
-                    strict=True,
-                )
-            ),
         )
     with timed("daily-prepare", timings):
         days = daily_prepare.run(tables["flights"], tables["weather"], params["daily.prepare"])

@@ -35,7 +35,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -92,15 +92,20 @@ def set_param(root: Path, key: str, value: object) -> None:
         yaml.dump(document, handle)
 
 
+def commit_repository(root: Path, *before_commit: list[str]) -> Path:
+    """Make ``root`` a Git repository, run ``before_commit`` in it, and commit everything."""
+    for command in (["git", "init", "-q", "-b", "main"], *before_commit, ["git", "add", "-A"],
+                    ["git", "commit", "-q", "-m", "benchmark"]):  # fmt: skip
+        subprocess.run(command, cwd=root, env=dvc_env(), check=True, capture_output=True)
+    return root
+
+
 def new_project(root: Path, source: Path | None = None) -> Path:
     """A committed copy of this project at ``root``, reading ``source`` if given."""
     copy_project(root)
     if source is not None:
         set_param(root, "ingest.source", str(source))
-    for command in (["git", "init", "-q", "-b", "main"], ["git", "add", "-A"],
-                    ["git", "commit", "-q", "-m", "benchmark"]):  # fmt: skip
-        subprocess.run(command, cwd=root, env=dvc_env(), check=True, capture_output=True)
-    return root
+    return commit_repository(root)
 
 
 def stage_commands(root: Path) -> dict[str, list[str]]:
@@ -141,11 +146,6 @@ def replicated_project(directory: Path, copies: int) -> Iterator[Path]:
         yield root
     finally:
         shutil.rmtree(directory)
-
-
-def repeat(times: int, action: Callable[[], Run]) -> list[Run]:
-    """``times`` runs of ``action``."""
-    return [action() for _ in range(times)]
 
 
 def seconds(runs: list[Run]) -> float:
@@ -319,17 +319,16 @@ def overhead_section(
 TOY_COMMAND = "python -c \"open('{out}', 'w').write(open('{dep}').read() + '{index}')\""
 
 
-def toy_pipeline(root: Path, n_stages: int, extra_deps: list[int] | None = None) -> Path:
-    """A committed DVC project at ``root`` whose ``n_stages`` stages each copy the previous
-    stage's file and add a character, already run: the cheapest pipeline DVC can check.
-    ``extra_deps[i]`` more one-line files are declared as deps of stage ``i`` (none if not
-    given), to match another pipeline's count of deps stage by stage."""
-    extra_deps = extra_deps or [0] * n_stages
+def toy_pipeline(root: Path, extra_deps: list[int]) -> Path:
+    """A committed DVC project at ``root`` with one stage per entry of ``extra_deps``, each
+    copying the previous stage's file and adding a character, already run: the cheapest
+    pipeline DVC can check. Stage ``i`` also declares ``extra_deps[i]`` one-line files as deps,
+    to match another pipeline's count of deps stage by stage (zeros for none)."""
     root.mkdir(parents=True)
     (root / "start.txt").write_text("0")
     stages = {}
     previous = "start.txt"
-    for index, extra in enumerate(extra_deps[:n_stages], start=1):
+    for index, extra in enumerate(extra_deps, start=1):
         out = f"out_{index}.txt"
         more = [f"src/{index}_{number}.txt" for number in range(extra)]
         for name in more:
@@ -344,11 +343,7 @@ def toy_pipeline(root: Path, n_stages: int, extra_deps: list[int] | None = None)
     with (root / "dvc.yaml").open("w") as handle:
         YAML().dump({"stages": stages}, handle)
     dvc_command = [sys.executable, "-m", "dvc"]
-    for command in (["git", "init", "-q", "-b", "main"], [*dvc_command, "init", "-q"],
-                    [*dvc_command, "repro", "-q"], ["git", "add", "-A"],
-                    ["git", "commit", "-q", "-m", "toy"]):  # fmt: skip
-        subprocess.run(command, cwd=root, env=dvc_env(), check=True, capture_output=True)
-    return root
+    return commit_repository(root, [*dvc_command, "init", "-q"], [*dvc_command, "repro", "-q"])
 
 
 def deps_per_stage(root: Path) -> list[int]:
@@ -360,12 +355,12 @@ def deps_per_stage(root: Path) -> list[int]:
 def noop_section(root: Path, scratch: Path, repeats: int, figures: dict[str, float]) -> list[str]:
     """Measure 3: a no-op ``dvc repro`` of the monorepo at ``root`` against a toy pipeline
     with as many stages, and one whose stages also declare as many deps, interleaved."""
-    n_stages = len(stage_commands(root))
     declared = deps_per_stage(root)
+    n_stages = len(declared)
     toys = {
-        "toy": toy_pipeline(scratch / "toy", n_stages),
+        "toy": toy_pipeline(scratch / "toy", [0] * n_stages),
         "toy with as many deps": toy_pipeline(
-            scratch / "toy-deps", n_stages, [count - 1 for count in declared]
+            scratch / "toy-deps", [count - 1 for count in declared]
         ),
     }
     # The first check after the stages ran outside DVC re-hashes their files: not a no-op.
@@ -431,7 +426,6 @@ def loop_section(root: Path, repeats: int, figures: dict[str, float]) -> list[st
             loop.append(dvc(root, "exp", "run", "-S", f"{key}={1 + counter / 100}"))
         ratio = seconds(loop) / seconds(forced)
         figures[f"loop-{project}"] = ratio
-        figures[f"loop-metrics-{project}"] = seconds(to_metrics) / seconds(forced)
         lines.append(
             f"| {project} | {seconds(forced):.1f} | {seconds(loop):.1f} | {ratio:.2f} "
             f"| {seconds(to_metrics):.1f} | {seconds(to_metrics) / seconds(forced):.2f} |"
@@ -457,13 +451,16 @@ def growth_section(
         "## The pipeline's cost as the data grows",
         "",
         f"`dvc repro -f` against the floor, interleaved, on the full data (from above) and on the "
-        f"flights replicated {copies}x ({copies * 336_776:,} flights, read from CSV; "
+        f"flights replicated {copies}x ({copies * FULL_FLIGHTS:,} flights, read from CSV; "
         f"{repeats} runs of each), medians.",
         "",
         "| flights | `dvc repro -f` (s) | floor (s) | difference (s) | ratio |",
         "| --- | --- | --- | --- | --- |",
     ]
-    for flights, (runs, floor_runs) in ((336_776, full_data), (copies * 336_776, (forced, floor))):
+    for flights, (runs, floor_runs) in (
+        (FULL_FLIGHTS, full_data),
+        (copies * FULL_FLIGHTS, (forced, floor)),
+    ):
         lines.append(
             f"| {flights:,} | {seconds(runs):.1f} | {seconds(floor_runs):.1f} "
             f"| {seconds(runs) - seconds(floor_runs):.1f} "

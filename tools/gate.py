@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tools.compare import Change, CompareError, default_base, read_metrics, resolve
+from tools.dvc_lint import project_names as projects_in
+from tools.dvc_lint import read_sources
 
 GATE_FILE = Path("gate.yaml")
 BETTER = ("higher", "lower")
@@ -175,9 +177,6 @@ def read_rules(path: Path = GATE_FILE) -> list[Rule]:
 
 def project_names() -> list[str]:
     """The projects, as `make check` finds them: sub-packages of stages/ other than the core."""
-    from tools.dvc_lint import project_names as projects_in
-    from tools.dvc_lint import read_sources
-
     return sorted(projects_in(read_sources(Path("."))))
 
 

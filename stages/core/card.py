@@ -50,6 +50,20 @@ def library_versions(names: list[str]) -> dict[str, str]:
     return {"python": platform.python_version(), **{name: metadata.version(name) for name in names}}
 
 
+def read_metrics(path: Path, splits: tuple[str, ...], producer: str) -> dict[str, dict[str, Any]]:
+    """The metrics a card states, as ``producer`` (the stage that writes them) left them at
+    ``path``; StageError naming the file when it is absent or has no metrics for a split of
+    ``splits``."""
+    try:
+        metrics = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise StageError(f"{path}: file not found (run {producer} first)") from None
+    missing = [split for split in splits if split not in metrics]
+    if missing:
+        raise StageError(f"{path}: no metrics for {missing}")
+    return metrics
+
+
 def metrics_table(metrics: Mapping[str, Mapping[str, Any]], names: list[str]) -> str:
     """The metrics as a Markdown table, one row per split, one column per name in ``names``
     that the first split has."""

@@ -301,14 +301,14 @@ def permutation_importance_encoded(
         raise TypeError(
             "the fast path needs a Pipeline whose last encoding step is a ColumnTransformer"
         )
+    if len(np.unique(y)) != 2:
+        raise ValueError("permutation importance by ROC AUC needs both classes in y")
+    y = (y == np.max(y)).astype(np.int64)
     groups = encoded_columns(encoder[-1], list(X.columns))
     encoded = encoder.transform(X)
     if sparse.issparse(encoded):
         encoded = encoded.toarray()
     decision = decision_for(estimator, encoded)
-    if len(np.unique(y)) != 2:
-        raise ValueError("permutation importance by ROC AUC needs both classes in y")
-    y = (y == np.max(y)).astype(np.int64)
     baseline = roc_auc(y, estimator.decision_function(encoded))
     # scikit-learn draws one seed, then replays the same shuffles for every feature.
     seed = check_random_state(random_state).randint(np.iinfo(np.int32).max + 1)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from pathlib import Path
 from typing import Any
 
 from stages.core.card import (
@@ -19,6 +18,7 @@ from stages.core.card import (
     dvc_dir_hash,
     library_versions,
     md5_of_file,
+    read_metrics,
     version_section,
 )
 from stages.core.errors import StageError, run_stage
@@ -40,21 +40,15 @@ log = logging.getLogger("stages.daily.card")
 LIBRARIES = ["scikit-learn", "skops", "numpy", "scipy", "pandas", "pyarrow"]
 # The forecasts compared in the card's table: the model and the naive baselines.
 FORECASTS = ["model", "mean_7d", "persistence"]
-
-
-def read_metrics(path: Path) -> dict[str, dict[str, Any]]:
-    """The metrics ``daily-evaluate`` wrote; StageError naming the file if absent."""
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise StageError(f"{path}: file not found (run daily-evaluate first)") from None
+# The splits the card reports, in its table's order.
+CARD_SPLITS = ("train", "valid", "test")
 
 
 def errors_table(metrics: dict[str, dict[str, Any]]) -> str:
     """MAE of the model and of each naive forecast per split, and the skill over the best."""
     header = "| split | airport-days | " + " | ".join(f"MAE {f}" for f in FORECASTS) + " | skill |"
     lines = [header, "|---" * (len(FORECASTS) + 3) + "|"]
-    for split in ("train", "valid", "test"):
+    for split in CARD_SPLITS:
         values = metrics[split]
         maes = " | ".join(str(values[f]["mae"]) for f in FORECASTS)
         lines.append(f"| {split} | {values['airport_days']} | {maes} | {values['skill']} |")
@@ -128,9 +122,8 @@ def main() -> None:
         DAYS_DIR.as_posix(): dvc_dir_hash(DAYS_DIR),
         MODEL_FILE.as_posix(): md5_of_file(MODEL_FILE),
     }
-    text = render_card(
-        card.version, data, params, read_metrics(METRICS_FILE), library_versions(LIBRARIES)
-    )
+    metrics = read_metrics(METRICS_FILE, CARD_SPLITS, "daily-evaluate")
+    text = render_card(card.version, data, params, metrics, library_versions(LIBRARIES))
     write_bytes_atomic(CARD_FILE, text.encode("utf-8"))
     log.info("wrote %s", CARD_FILE)
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from pathlib import Path
 from typing import Any
 
 from stages.core.card import (
@@ -21,6 +20,7 @@ from stages.core.card import (
     library_versions,
     md5_of_file,
     metrics_table,
+    read_metrics,
     version_section,
 )
 from stages.core.errors import StageError, run_stage
@@ -44,6 +44,8 @@ TRAIN_FILE = processed_path("train")
 # Libraries whose versions decide what the model file holds and how it scores.
 LIBRARIES = ["scikit-learn", "skops", "numpy", "scipy", "pandas", "pyarrow"]
 METRIC_NAMES = ["roc_auc", "average_precision", "log_loss", "brier", "n", "positive_rate"]
+# The splits the card reports (train is left out: the model has seen it).
+CARD_SPLITS = ("valid", "test")
 
 # What the card says of the seasons, by whether the fitted model uses the calendar.
 CALENDAR_USED = """The calendar features it uses ({names}) take values in those months that
@@ -72,40 +74,29 @@ INTENDED_USE = """\
 """
 
 
-def read_metrics(path: Path) -> dict[str, dict[str, Any]]:
-    """The valid and test metrics ``evaluate`` wrote; StageError naming the file if absent."""
-    try:
-        metrics = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as error:
-        raise StageError(f"{path}: file not found (run the evaluate stage first)") from error
-    missing = [split for split in ("valid", "test") if split not in metrics]
-    if missing:
-        raise StageError(f"{path}: no metrics for {missing}")
-    return metrics
-
-
 def card_facts(
     data: dict[str, str],
     params: dict[str, Any],
     metrics: dict[str, dict[str, Any]],
     libraries: dict[str, str],
-    features: dict[str, list[str]],
 ) -> dict[str, Any]:
-    """Everything the card states, as one JSON-ready mapping; ``features`` are those the model
-    is fitted on, by kind (``stages.late.contract.model_features`` of its params: what
-    ``stages.late.train`` builds it with, read without loading scikit-learn)."""
+    """Everything the card states, as one JSON-ready mapping. The features are those the model
+    is fitted on, by kind: ``stages.late.contract.model_features`` of ``late.train``'s
+    ``drop_features``, as ``stages.late.train`` builds the model (read without loading
+    scikit-learn)."""
+    categorical, numeric = model_features(tuple(params["train"]["drop_features"]))
     return {
         "model": {"file": MODEL_FILE.as_posix(), "md5": data[MODEL_FILE.as_posix()]},
         "label": f"{LABEL} = arr_delay >= {params['split']['late_threshold_min']} minutes",
         "data": data,
         "params": params,
-        "features": {"categorical": features["categorical"], "numeric": features["numeric"]},
+        "features": {"categorical": categorical, "numeric": numeric},
         "features_left_out": [
             name
             for name in CATEGORICAL_FEATURES + NUMERIC_FEATURES
-            if name not in features["categorical"] + features["numeric"]
+            if name not in categorical + numeric
         ],
-        "metrics": {split: metrics[split] for split in ("valid", "test")},
+        "metrics": {split: metrics[split] for split in CARD_SPLITS},
         "libraries": libraries,
     }
 
@@ -172,11 +163,10 @@ def run(
     params: dict[str, Any],
     metrics: dict[str, dict[str, Any]],
     libraries: dict[str, str],
-    features: dict[str, list[str]],
 ) -> str:
     """The model card's Markdown, from the DVC hashes of its files, the params (as dicts, by
-    section), the metrics, the library versions and the features the fitted model uses."""
-    return render_card(card_facts(data, params, metrics, libraries, features))
+    section), the metrics and the library versions."""
+    return render_card(card_facts(data, params, metrics, libraries))
 
 
 def main() -> None:
@@ -197,9 +187,8 @@ def main() -> None:
         TRAIN_FILE.as_posix(): md5_of_file(TRAIN_FILE),
         MODEL_FILE.as_posix(): md5_of_file(MODEL_FILE),
     }
-    categorical, numeric = model_features(tuple(params["train"]["drop_features"]))
-    features = {"categorical": categorical, "numeric": numeric}
-    card = run(data, params, read_metrics(METRICS_FILE), library_versions(LIBRARIES), features)
+    metrics = read_metrics(METRICS_FILE, CARD_SPLITS, "the evaluate stage")
+    card = run(data, params, metrics, library_versions(LIBRARIES))
     write_bytes_atomic(CARD_FILE, card.encode("utf-8"))
     log.info("wrote %s", CARD_FILE)
 

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from stages.core.card import read_metrics
 from stages.core.errors import StageError
-from stages.daily.card import errors_table, read_metrics, render_card
+from stages.daily.card import CARD_SPLITS, errors_table, render_card
 from tests.conftest import REPO_ROOT, run_module
 
 SPLIT = {
@@ -43,7 +44,7 @@ def test_missing_metrics_name_the_file(tmp_path: Path) -> None:
     with pytest.raises(
         StageError, match=r"metrics\.json: file not found \(run daily-evaluate first\)"
     ):
-        read_metrics(tmp_path / "metrics.json")
+        read_metrics(tmp_path / "metrics.json", CARD_SPLITS, "daily-evaluate")
 
 
 def test_a_version_that_is_not_semver_stops_the_stage_naming_the_key(tmp_path: Path) -> None:

@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 from ruamel.yaml import YAML
 
-from stages.core.card import library_versions
+from stages.core.card import library_versions, read_metrics
 from stages.core.errors import StageError
 from stages.core.params import read_params_file
-from stages.late.card import card_facts, read_metrics, render_card, run
+from stages.late.card import CARD_SPLITS, card_facts, render_card, run
 from stages.late.contract import CATEGORICAL_FEATURES, FEATURES, NUMERIC_FEATURES
 from stages.late.paths import MODEL_ARTIFACT, MODEL_FILE
 from stages.late.scoring import used_features
@@ -39,7 +39,8 @@ def test_card_states_every_fact() -> None:
     document = read_params_file(REPO_ROOT / "params.yaml")
     params = {"ingest": document["ingest"], **document["late"]}
     data = {"data/raw": "abc.dir", "models/late/model.skops": "def"}
-    facts = card_facts(data, params, METRICS, library_versions(["numpy"]), WITHOUT_CALENDAR)
+    facts = card_facts(data, params, METRICS, library_versions(["numpy"]))
+    assert facts["features"] == WITHOUT_CALENDAR  # params.yaml leaves the calendar out
     text = render_card(facts)
     assert "md5 `def`" in text and "`data/raw`: `abc.dir`" in text
     assert "| valid | 0.7 | 0.3 | 0.4 | 0.1 | 10 | 0.2 |" in text
@@ -54,24 +55,27 @@ def test_card_states_every_fact() -> None:
     embedded = json.loads(text.split("```json\n")[1].split("```")[0])
     assert embedded["params"] == json.loads(json.dumps(params))
     assert embedded["label"] == "late = arr_delay >= 30 minutes"
-    assert run(data, params, METRICS, library_versions(["numpy"]), WITHOUT_CALENDAR) == text
+    assert run(data, params, METRICS, library_versions(["numpy"])) == text
 
 
 def test_card_describes_the_model_as_fitted(processed: pd.DataFrame) -> None:
-    """The features, their count and the note on the seasons come from the fitted Pipeline, not
-    from the contract: a model without the calendar is not said to extrapolate on it."""
+    """The features, their count and the note on the seasons are those of the fitted Pipeline
+    (what ``late.train.drop_features`` leaves), not the contract's: a model without the calendar
+    is not said to extrapolate on it."""
     params = {
         "ingest": {},
         "split": {"late_threshold_min": 30, "strategy": "time"},
         "featurize": {"realtime_cutoff_min": 60},
-        "train": {"model": "hgb"},
+        "train": {"model": "hgb", "drop_features": []},
         "card": {"version": "1.0.0"},
     }
     data = {"models/late/model.skops": "def"}
     for drop, uses_calendar in ((("month", "day_of_year"), False), ((), True)):
         model = fit(processed, dataclasses.replace(TRAIN, drop_features=drop))
-        text = run(data, params, METRICS, {}, used_features(model))
+        params["train"]["drop_features"] = list(drop)
+        text = run(data, params, METRICS, {})
         facts = json.loads(text.split("```json\n")[1].split("```")[0])
+        assert facts["features"] == used_features(model)
         assert facts["features"]["categorical"] + facts["features"]["numeric"] == [
             name for name in FEATURES if name not in drop
         ]
@@ -84,10 +88,10 @@ def test_card_describes_the_model_as_fitted(processed: pd.DataFrame) -> None:
 
 def test_read_metrics_names_the_file(tmp_path: Path) -> None:
     with pytest.raises(StageError, match=r"metrics\.json: file not found"):
-        read_metrics(tmp_path / "metrics.json")
+        read_metrics(tmp_path / "metrics.json", CARD_SPLITS, "the evaluate stage")
     (tmp_path / "metrics.json").write_text('{"valid": {}}')
     with pytest.raises(StageError, match=r"no metrics for \['test'\]"):
-        read_metrics(tmp_path / "metrics.json")
+        read_metrics(tmp_path / "metrics.json", CARD_SPLITS, "the evaluate stage")
 
 
 def test_stage_without_a_model_names_it_and_writes_nothing(tmp_path: Path) -> None:

@@ -97,7 +97,7 @@ def test_targets_table_judges_each_measured_figure() -> None:
 
 
 def test_toy_pipeline_is_a_dvc_project_with_nothing_to_do(tmp_path: Path) -> None:
-    root = toy_pipeline(tmp_path / "toy", 4, [0, 2, 1, 0])
+    root = toy_pipeline(tmp_path / "toy", [0, 2, 1, 0])
     assert (root / "out_4.txt").read_text() == "01234"
     assert deps_per_stage(root) == [1, 3, 2, 1]  # the previous stage's file and the extra ones
     status = subprocess.run(
