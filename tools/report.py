@@ -3,24 +3,29 @@
     python -m tools.report [--base REV] [--out DIR]    (make report BASE=<rev>; default: merge
                                                         base with main; DIR: reports)
 
-Per project: the params that differ from BASE, every metric with its change, the gate's verdicts,
-and the project's declared plots (dvc.yaml's top-level `plots:`, both revisions drawn) as PNG
-images rendered offline by vl-convert beside the report.
+First the data: which source files changed (MD5, bytes and rows at BASE and now, from the
+statistics ingest keeps in Git), each project's headline metrics (those gate.yaml judges) and the
+data statistics that moved. Then per project: the params that differ from BASE, every metric with
+its change, the gate's verdicts, and the project's declared plots (dvc.yaml's top-level `plots:`,
+both revisions drawn) as PNG images rendered offline by vl-convert beside the report.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
 from stages.core.guard import read_pipeline
 from stages.core.io import atomic_path
+from stages.raw import INGEST_METRICS_FILE
 from tools.compare import (
     Change,
     CompareError,
     default_base,
     dvc_json,
+    git,
     project_of_metrics_file,
     read_metrics,
     read_params,
@@ -28,6 +33,7 @@ from tools.compare import (
 )
 from tools.gate import (
     GateConfigError,
+    Rule,
     Verdict,
     judge_all,
     project_names,
@@ -137,18 +143,82 @@ def render_plots(base: str, out_dir: Path, projects: set[str]) -> dict[str, dict
     return images
 
 
+def source_files(base: str | None) -> dict[str, dict]:
+    """The source files ingest read, with their facts, at ``base`` (None: the workspace); empty
+    when that revision has no data statistics."""
+    try:
+        text = (
+            INGEST_METRICS_FILE.read_text(encoding="utf-8")
+            if base is None
+            else git("show", f"{base}:{INGEST_METRICS_FILE.as_posix()}")
+        )
+        return json.loads(text).get("files", {})
+    except (CompareError, OSError, ValueError):
+        return {}
+
+
+def files_table(old: dict[str, dict], new: dict[str, dict]) -> str:
+    """The source files that differ, as a Markdown table."""
+    rows = []
+    for name in sorted(set(old) | set(new)):
+        before, after = old.get(name, {}), new.get(name, {})
+        if before.get("md5") == after.get("md5"):
+            continue
+        rows.append(
+            f"| `{name}` | {_cell(before.get('md5'))} | {_cell(after.get('md5'))} | "
+            f"{_cell(before.get('bytes'))} | {_cell(after.get('bytes'))} | "
+            f"{_cell(before.get('rows'))} | {_cell(after.get('rows'))} |"
+        )
+    header = [
+        "| source file | base MD5 | new MD5 | base bytes | new bytes | base rows | new rows |",
+        "|---|---|---|---:|---:|---:|---:|",
+    ]
+    return "\n".join([*header, *rows]) if rows else ""
+
+
+def data_section(base: str, metrics: list[Change], rules: list[Rule]) -> str:
+    """What moved in the data between ``base`` and the workspace, and the headline metrics."""
+    old, new = source_files(base), source_files(None)
+    table = files_table(old, new)
+    parts = ["## Data", ""]
+    if not old:
+        parts += [f"The base has no data statistics ({INGEST_METRICS_FILE}).", ""]
+    elif table:
+        parts += ["### Source files that changed", "", table, ""]
+    else:
+        parts += ["No source file changed.", ""]
+    headline = {rule.metric for rule in rules}
+    by_name = {c.name: c for c in metrics}
+    heads = [by_name[name] for name in sorted(headline) if name in by_name]
+    if heads:
+        parts += ["### Headline metrics", "", metrics_table(heads), ""]
+    prefix = f"{INGEST_METRICS_FILE.as_posix()}:tables."
+    moved = [c for c in metrics if c.name.startswith(prefix) and c.old != c.new]
+    if moved:
+        parts += [
+            f"<details><summary>{len(moved)} data statistics moved</summary>",
+            "",
+            metrics_table(moved),
+            "",
+            "</details>",
+            "",
+        ]
+    return "\n".join(parts)
+
+
 def build_report(base: str, base_label: str, out_dir: Path) -> str:
     """The report's Markdown (and its PNG images, written to `out_dir`)."""
     params, metrics = read_params(base), read_metrics(base)
     try:
-        verdicts = judge_all(read_rules(), metrics)
+        rules = read_rules()
+        verdicts = judge_all(rules, metrics)
         gate_line = (
             "passes"
             if all(v.passed for v in verdicts)
             else "**fails**: " + ", ".join(f"`{v.rule.metric}`" for v in verdicts if not v.passed)
         )
     except GateConfigError as error:
-        verdicts, gate_line = [], f"cannot run: {error}"
+        rules, verdicts, gate_line = [], [], f"cannot run: {error}"
     projects = [p for p in project_names() if any(c.project == p for c in params + metrics)]
     changed = {p for p in projects if any(c.project == p for c in params)} | {
         c.project for c in metrics if c.old != c.new
@@ -160,9 +230,10 @@ def build_report(base: str, base_label: str, out_dir: Path) -> str:
         f"Gate (`make gate`): {gate_line}.",
         "",
     ]
+    head += [data_section(base, metrics, rules)]
     shared = [c for c in params if c.project not in projects]
     if shared:
-        head += ["## Shared data", "", params_table(shared), ""]
+        head += ["### Shared data params", "", params_table(shared), ""]
     # Projects a change touched come first: they are what the reader is looking for.
     ordered = sorted(projects, key=lambda p: (p not in changed, p))
     sections = [project_section(p, params, metrics, verdicts, images.get(p, {})) for p in ordered]

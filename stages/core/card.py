@@ -5,7 +5,6 @@ writes its own card's words around these facts.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import platform
 import re
@@ -17,32 +16,6 @@ from typing import Any
 
 from stages.core.errors import StageError
 from stages.core.params import require
-
-
-def md5_of_file(path: Path) -> str:
-    """The MD5 of a file's bytes: DVC's hash of a file output."""
-    digest = hashlib.md5()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def dvc_dir_hash(directory: Path) -> str:
-    """DVC's hash of a directory output, as ``dvc.lock`` records it (``<md5>.dir``): the MD5 of
-    the JSON list of its files' relative paths and MD5s, sorted by path."""
-    entries = sorted(
-        (
-            {"md5": md5_of_file(path), "relpath": path.relative_to(directory).as_posix()}
-            for path in directory.rglob("*")
-            if path.is_file()
-        ),
-        key=lambda entry: entry["relpath"],
-    )
-    if not entries:
-        raise StageError(f"{directory}: no files to hash (run the stage that writes it first)")
-    listing = json.dumps(entries, sort_keys=True).encode("utf-8")
-    return hashlib.md5(listing).hexdigest() + ".dir"
 
 
 def library_versions(names: list[str]) -> dict[str, str]:

@@ -6,6 +6,7 @@ as they were until the new ones are complete.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -36,6 +37,35 @@ def project_root(start: Path) -> Path:
         if (directory / "dvc.yaml").is_file():
             return directory
     raise FileNotFoundError(f"no dvc.yaml in {start} or any directory above it")
+
+
+def md5_of_file(path: Path) -> str:
+    """The MD5 of a file's bytes: DVC's hash of a file output."""
+    digest = hashlib.md5()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def dvc_listing_hash(files: Mapping[str, str]) -> str:
+    """DVC's hash of a directory (``<md5>.dir``) from its files' MD5s by relative path: the MD5
+    of the JSON list of paths and MD5s, sorted by path."""
+    entries = [{"md5": md5, "relpath": name} for name, md5 in sorted(files.items())]
+    listing = json.dumps(entries, sort_keys=True).encode("utf-8")
+    return hashlib.md5(listing).hexdigest() + ".dir"
+
+
+def dvc_dir_hash(directory: Path) -> str:
+    """DVC's hash of a directory output, as ``dvc.lock`` and ``.dvc`` files record it."""
+    files = {
+        path.relative_to(directory).as_posix(): md5_of_file(path)
+        for path in directory.rglob("*")
+        if path.is_file()
+    }
+    if not files:
+        raise StageError(f"{directory}: no files to hash (run the stage that writes it first)")
+    return dvc_listing_hash(files)
 
 
 # The mode of a new output file: an ordinary, world-readable file (mkstemp makes it private).
@@ -111,7 +141,9 @@ def write_parquet_dir(directory: Path, frames: Mapping[str, pd.DataFrame]) -> No
     staging.chmod(0o755)  # mkdtemp makes it private; the output is an ordinary directory
     try:
         for name, frame in frames.items():
-            frame.to_parquet(staging / f"{name}.parquet", index=False, engine="pyarrow")
+            # Through Python's open, as every file a stage touches: the audit test sees it.
+            with (staging / f"{name}.parquet").open("wb") as handle:
+                frame.to_parquet(handle, index=False, engine="pyarrow")
         if directory.exists():
             shutil.rmtree(directory)
         staging.rename(directory)
@@ -127,11 +159,15 @@ def read_table(path: Path, schema: TableSchema) -> pd.DataFrame:
     """Read the schema's columns of the Parquet file at ``path`` and check them, naming the file."""
     if not path.exists():
         raise SchemaError(f"{path}: file not found (run the stage that writes it first)")
-    present = set(pq.read_schema(path).names)
-    missing = [name for name in schema if name not in present]
-    if missing:
-        raise SchemaError(f"{path}: missing columns {missing}")
-    return check_table(pd.read_parquet(path, columns=list(schema)), schema, str(path))
+    # Opened by Python, not by Arrow: the audit test sees every file a stage reads.
+    with path.open("rb") as handle:
+        present = set(pq.read_schema(handle).names)
+        missing = [name for name in schema if name not in present]
+        if missing:
+            raise SchemaError(f"{path}: missing columns {missing}")
+        handle.seek(0)
+        frame = pd.read_parquet(handle, columns=list(schema))
+    return check_table(frame, schema, str(path))
 
 
 def read_csv_as_strings(

@@ -15,14 +15,12 @@ from typing import Any
 
 from stages.core.card import (
     CardParams,
-    dvc_dir_hash,
     library_versions,
-    md5_of_file,
     read_metrics,
     version_section,
 )
 from stages.core.errors import StageError, run_stage
-from stages.core.io import write_bytes_atomic
+from stages.core.io import dvc_dir_hash, md5_of_file, write_bytes_atomic
 from stages.core.params import load_params
 from stages.daily.params import PrepareParams, TrainParams
 from stages.daily.paths import (
@@ -32,8 +30,9 @@ from stages.daily.paths import (
     MODEL_ARTIFACT,
     MODEL_FILE,
     PROJECT,
+    RAW_TABLES_READ,
 )
-from stages.raw import RAW_DIR
+from stages.raw import raw_path
 
 log = logging.getLogger("stages.daily.card")
 
@@ -118,7 +117,7 @@ def main() -> None:
     if not MODEL_FILE.is_file():
         raise StageError(f"{MODEL_FILE}: file not found (run daily-train first)")
     data = {
-        RAW_DIR.as_posix(): dvc_dir_hash(RAW_DIR),
+        **{raw_path(t).as_posix(): md5_of_file(raw_path(t)) for t in RAW_TABLES_READ},
         DAYS_DIR.as_posix(): dvc_dir_hash(DAYS_DIR),
         MODEL_FILE.as_posix(): md5_of_file(MODEL_FILE),
     }

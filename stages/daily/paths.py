@@ -8,6 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 
 PROJECT = "daily"
+# The shared raw tables the project's stages read; its card states the hash of each, so a change
+# to another table (airlines) re-runs nothing of this project.
+RAW_TABLES_READ = ("flights", "weather")
 
 DAYS_DIR = Path("data") / PROJECT / "days"
 MODEL_DIR = Path("models") / PROJECT

@@ -16,15 +16,13 @@ from typing import Any
 
 from stages.core.card import (
     CardParams,
-    dvc_dir_hash,
     library_versions,
-    md5_of_file,
     metrics_table,
     read_metrics,
     version_section,
 )
 from stages.core.errors import StageError, run_stage
-from stages.core.io import write_bytes_atomic
+from stages.core.io import md5_of_file, write_bytes_atomic
 from stages.core.params import load_params
 from stages.late.contract import CATEGORICAL_FEATURES, LABEL, NUMERIC_FEATURES, model_features
 from stages.late.params import EvaluateParams, FeaturizeParams, SplitParams, TrainParams
@@ -34,9 +32,10 @@ from stages.late.paths import (
     MODEL_ARTIFACT,
     MODEL_FILE,
     PROJECT,
+    RAW_TABLES_READ,
     processed_path,
 )
-from stages.raw import RAW_DIR, IngestParams
+from stages.raw import IngestParams, raw_path
 
 log = logging.getLogger("stages.late.card")
 
@@ -183,7 +182,7 @@ def main() -> None:
         if not path.is_file():
             raise StageError(f"{path}: file not found (run the stage that writes it first)")
     data = {
-        RAW_DIR.as_posix(): dvc_dir_hash(RAW_DIR),
+        **{raw_path(t).as_posix(): md5_of_file(raw_path(t)) for t in RAW_TABLES_READ},
         TRAIN_FILE.as_posix(): md5_of_file(TRAIN_FILE),
         MODEL_FILE.as_posix(): md5_of_file(MODEL_FILE),
     }

@@ -27,6 +27,7 @@ import logging
 import sys
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -109,12 +110,20 @@ def _typed_parquet_batch(raw: pd.DataFrame, schema: TableSchema, source: str) ->
     return check_table(raw, schema, source, row_label="rows")
 
 
-def _parquet_file(path: Path) -> pq.ParquetFile:
-    """Open a Parquet file; StageError naming it when it is not one."""
+@contextmanager
+def _parquet_file(path: Path) -> Iterator[pq.ParquetFile]:
+    """A Parquet file, opened by Python (so the audit test sees the read) and closed when the
+    block ends; StageError naming it when it is not one."""
     try:
-        return pq.ParquetFile(path)
-    except (pa.ArrowInvalid, OSError) as error:
+        handle = path.open("rb")
+    except OSError as error:
         raise StageError(f"{path}: cannot read as Parquet: {error}") from error
+    with handle:
+        try:
+            parquet = pq.ParquetFile(handle)
+        except (pa.ArrowInvalid, OSError) as error:
+            raise StageError(f"{path}: cannot read as Parquet: {error}") from error
+        yield parquet
 
 
 def _checked_dates(batch: pd.DataFrame, source: str, row_label: str) -> pd.DataFrame:
@@ -141,17 +150,18 @@ def read_batches(path: Path, schema: TableSchema, chunk_rows: int) -> Iterator[p
             # A header-only file gives one empty chunk: parse_table then names what is wrong.
             yield _checked_dates(parse_table(raw, schema, str(path)), str(path), "lines")
     else:
-        parquet = _parquet_file(path)
-        missing = [name for name in schema if name not in parquet.schema_arrow.names]
-        if missing:
-            raise SchemaError(
-                f"{path}: missing columns {missing}; found {parquet.schema_arrow.names}"
-            )
-        for batch in parquet.iter_batches(batch_size=chunk_rows, columns=list(schema)):
-            raw = batch.to_pandas()
-            raw.index = pd.RangeIndex(rows, rows + len(raw), name="row")
-            rows += len(raw)
-            yield _checked_dates(_typed_parquet_batch(raw, schema, str(path)), str(path), "rows")
+        with _parquet_file(path) as parquet:
+            names = parquet.schema_arrow.names
+            missing = [name for name in schema if name not in names]
+            if missing:
+                raise SchemaError(f"{path}: missing columns {missing}; found {names}")
+            for batch in parquet.iter_batches(batch_size=chunk_rows, columns=list(schema)):
+                raw = batch.to_pandas()
+                raw.index = pd.RangeIndex(rows, rows + len(raw), name="row")
+                rows += len(raw)
+                yield _checked_dates(
+                    _typed_parquet_batch(raw, schema, str(path)), str(path), "rows"
+                )
     if rows == 0:
         raise SchemaError(f"{path}: the table has no rows")
 
@@ -288,8 +298,9 @@ class PredictionWriter:
         self.parquet: pq.ParquetWriter | None = None
         self.csv: BinaryIO | None = None
         self.handle: BinaryIO | None = None
+        # Opened by Python for Parquet too (not by Arrow): the audit test sees every write.
+        self.handle = path.open("wb")
         if kind == "csv":
-            self.handle = path.open("wb")
             # No name and no time in the gzip header: the same predictions give the same bytes.
             self.csv = (
                 gzip.GzipFile(filename="", mode="wb", fileobj=self.handle, mtime=0)
@@ -307,7 +318,7 @@ class PredictionWriter:
             return
         table = pa.Table.from_pandas(predictions, preserve_index=False)
         if self.parquet is None:
-            self.parquet = pq.ParquetWriter(self.path, table.schema)
+            self.parquet = pq.ParquetWriter(self.handle, table.schema)
         self.parquet.write_table(table)
 
     def close(self) -> None:
@@ -415,7 +426,8 @@ def predict_file(
 def _count_rows(path: Path, chunk_rows: int) -> int:
     """The number of rows of a flights file, for progress messages."""
     if file_format(path) == "parquet":
-        return _parquet_file(path).metadata.num_rows
+        with _parquet_file(path) as parquet:
+            return parquet.metadata.num_rows
     return sum(len(chunk) for chunk in read_csv_as_strings(path, str(path), chunk_rows=chunk_rows))
 
 

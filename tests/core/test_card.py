@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from stages.core.card import dvc_dir_hash, md5_of_file, metrics_table
+from stages.core.card import metrics_table
 from stages.core.errors import StageError
+from stages.core.io import dvc_dir_hash, md5_of_file
 
 
 def test_dir_hash_is_dvcs_listing_hash(tmp_path: Path) -> None:

@@ -59,7 +59,11 @@ def test_model_card_states_the_hashes_dvc_recorded(reproduced: tuple[Path, list[
     card = (root / "models" / "late" / "model_card.md").read_text()
     facts = json.loads(card.split("```json\n")[1].split("```")[0])
     recorded = lock_hashes(root)
-    assert facts["data"]["data/raw"] == recorded["data/raw"]
+    lock = YAML(typ="safe", pure=True).load((root / "dvc.lock").read_text())
+    read = {dep["path"]: dep["md5"] for dep in lock["stages"]["late-card"]["deps"]}
+    tables = [f"data/raw/{name}.parquet" for name in ("flights", "weather", "planes", "airports")]
+    assert {path: facts["data"][path] for path in tables} == {path: read[path] for path in tables}
+    assert "data/raw/airlines.parquet" not in facts["data"]  # no stage of the project reads it
     assert facts["model"]["md5"] == recorded["models/late/model.skops"]
     metrics = json.loads((root / "metrics" / "late" / "metrics.json").read_text())
     assert facts["metrics"] == {split: metrics[split] for split in ("valid", "test")}

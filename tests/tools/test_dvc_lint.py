@@ -17,13 +17,16 @@ from tests.conftest import REPO_ROOT
 from tools.dvc_lint import (
     check_pipeline,
     fix_pipeline_text,
+    imported_libraries,
     imported_modules,
+    library_distributions,
     main,
     module_closure,
     params_sections_read,
     project_names,
     prune_lock_text,
     read_sources,
+    required_distributions,
     stale_lock_stages,
     unread_sections,
 )
@@ -84,10 +87,10 @@ def test_closure_is_transitive_and_holds_the_packages() -> None:
 def test_new_import_in_a_stage_module_is_caught() -> None:
     sources = {
         **SOURCES,
-        "stages.late.split": SOURCES["stages.late.split"] + "\nfrom stages.core import model_io\n",
+        "stages.late.split": SOURCES["stages.late.split"] + "\nfrom stages.core import calendar\n",
     }
     assert check_pipeline(pipeline(), sources) == [
-        "stage 'late-split': missing dep stages/core/model_io.py (imported by stages.late.split; "
+        "stage 'late-split': missing dep stages/core/calendar.py (imported by stages.late.split; "
         "make fix)"
     ]
 
@@ -109,7 +112,11 @@ def test_new_transitive_import_is_caught_in_every_stage_using_it() -> None:
         "daily-prepare",
         "daily-card",
     }
-    assert all("missing dep stages/core/model_io.py" in p for p in problems)
+    modules = [p for p in problems if "missing dep stages/core/model_io.py" in p]
+    assert {p.split("'")[1] for p in modules} == stages
+    # model_io's libraries (skops and what it requires) come with it.
+    assert all("missing dep requirements/" in p for p in problems if p not in modules)
+    assert any("missing dep requirements/skops.txt" in p for p in problems)
 
 
 def test_new_params_section_read_in_code_is_caught() -> None:
@@ -255,3 +262,49 @@ def test_the_committed_lock_holds_only_declared_stages() -> None:
     pipeline = YAML(typ="safe").load((REPO_ROOT / "dvc.yaml").read_text())
     lock = YAML(typ="safe").load((REPO_ROOT / "dvc.lock").read_text())
     assert stale_lock_stages(pipeline, lock) == []
+
+
+def test_imported_libraries_are_the_top_level_third_party_modules() -> None:
+    source = (
+        "from __future__ import annotations\nimport os, numpy as np\nimport sklearn.ensemble\n"
+        "from pandas.api import types\nfrom . import sibling\nfrom stages.core import io\n"
+        "def f():\n    import skops.io\n"
+    )
+    assert imported_libraries(source) == {"numpy", "sklearn", "pandas", "skops"}
+
+
+def test_a_library_brings_everything_it_requires_and_nothing_else() -> None:
+    found = required_distributions(["scikit-learn"])
+    assert {"scikit-learn", "scipy", "numpy", "joblib", "threadpoolctl"} <= found
+    assert not {"ruff", "pytest", "dvc", "pandas"} & found
+    assert library_distributions({"sklearn", "no_such_lib"}) == (found, ["no_such_lib"])
+
+
+def test_library_pin_deps_are_proven_both_ways() -> None:
+    changed = pipeline()
+    deps = changed["stages"]["daily-prepare"]["deps"]
+    deps.remove("requirements/pandas.txt")
+    deps.append("requirements/scikit-learn.txt")
+    assert check_pipeline(changed, SOURCES) == [
+        "stage 'daily-prepare': missing dep requirements/pandas.txt (pins a library needed by "
+        "stages.daily.prepare; make fix)",
+        "stage 'daily-prepare': surplus dep requirements/scikit-learn.txt (pins no library of "
+        "stages.daily.prepare; make fix)",
+    ]
+
+
+def test_an_import_of_no_installed_library_is_caught() -> None:
+    sources = {**SOURCES, "stages.ingest": SOURCES["stages.ingest"] + "\nimport polarsx\n"}
+    assert check_pipeline(pipeline(), sources) == [
+        "stage 'ingest': imports 'polarsx', which no installed distribution provides (add it to "
+        "pyproject.toml, then make lock)"
+    ]
+
+
+def test_ingest_must_declare_the_source_its_param_names() -> None:
+    changed = pipeline()
+    changed["stages"]["ingest"]["deps"].remove("${ingest.source}")
+    assert check_pipeline(changed, SOURCES) == [
+        "stage 'ingest': reads the data ${ingest.source} names but does not declare it: add "
+        "'${ingest.source}' to its deps"
+    ]

@@ -84,6 +84,7 @@ def test_a_new_project_passes_every_check_runs_and_is_tested(copy: Path) -> None
     write_params(copy, {"ingest": {"sample_frac": 0.05}})
     repo = Repo(copy)
     repo.run("git", "init", "-q", "-b", "main")
+    repo.run("python", "-m", "tools.source_data")  # as make setup does
     repo.commit("the monorepo")
     result = repo.run(sys.executable, "-m", "tools.new_project", NAME)
     assert f"project '{NAME}': wrote 16 files" in result.stdout
