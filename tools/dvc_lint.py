@@ -93,6 +93,13 @@ def _absolute(node: ast.ImportFrom, current: str, package: bool) -> str:
 
 def imported_modules(source: str, current: str, known: set[str], package: bool = False) -> set[str]:
     """The modules of ``known`` that the code ``source`` of module ``current`` imports."""
+    return set(_imported_names(source, current, package)) & known
+
+
+@cache
+def _imported_names(source: str, current: str, package: bool) -> frozenset[str]:
+    """Every module name the code ``source`` of module ``current`` imports, with the packages
+    holding them (parsed once per source text: the checks ask again and again)."""
     found = set()
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
@@ -108,7 +115,7 @@ def imported_modules(source: str, current: str, known: set[str], package: bool =
             # `import stages.core.io` also imports the packages `stages` and `stages.core`.
             parts = name.split(".")
             found.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
-    return found & known
+    return frozenset(found)
 
 
 def module_closure(entry: str, sources: Mapping[str, str]) -> set[str]:
@@ -129,13 +136,19 @@ def module_closure(entry: str, sources: Mapping[str, str]) -> set[str]:
 def imported_libraries(source: str) -> set[str]:
     """Top-level names of the modules outside this repository's package and the standard
     library that ``source`` imports (absolute imports only: relative ones stay in the package)."""
+    return set(_imported_libraries(source))
+
+
+@cache
+def _imported_libraries(source: str) -> frozenset[str]:
+    """``imported_libraries``, parsed once per source text."""
     names = set()
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             names.update(alias.name.split(".")[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             names.add(node.module.split(".")[0])
-    return names - set(sys.stdlib_module_names) - {PACKAGE, "__future__"}
+    return frozenset(names - set(sys.stdlib_module_names) - {PACKAGE, "__future__"})
 
 
 def normalized(name: str) -> str:

@@ -24,7 +24,7 @@ import pytest
 
 from tests.conftest import REPO_ROOT, STAGES, Repo
 
-pytestmark = [pytest.mark.pipeline, pytest.mark.xdist_group("audit")]
+pytestmark = pytest.mark.pipeline
 
 AUDIT_SCRIPT = REPO_ROOT / "tests" / "audit_stage.py"
 # Outside the repository: the interpreter and the installed libraries, and what the operating
