@@ -20,7 +20,8 @@ from typing import Any
 import pandas as pd
 
 from stages.core.errors import StageError, run_stage
-from stages.core.io import md5_of_file, read_csv_as_strings, write_json, write_parquet_dir
+from stages.core.hashing import md5_of_file
+from stages.core.io import read_csv_as_strings, write_json, write_parquet_dir
 from stages.core.params import load_params
 from stages.core.tables import DATE_COLUMNS, check_dates, parse_table
 from stages.raw import INGEST_METRICS_FILE, RAW_DIR, RAW_TABLES, IngestParams

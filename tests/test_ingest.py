@@ -16,7 +16,8 @@ import pandas as pd
 import pytest
 
 from stages.core.errors import StageError
-from stages.core.io import md5_of_file, read_csv_as_strings
+from stages.core.hashing import md5_of_file
+from stages.core.io import read_csv_as_strings
 from stages.ingest import (
     column_statistics,
     find_table_file,

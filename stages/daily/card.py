@@ -20,7 +20,8 @@ from stages.core.card import (
     version_section,
 )
 from stages.core.errors import StageError, run_stage
-from stages.core.io import dvc_dir_hash, md5_of_file, write_bytes_atomic
+from stages.core.hashing import dvc_dir_hash, md5_of_file
+from stages.core.io import write_bytes_atomic
 from stages.core.params import load_params
 from stages.daily.params import PrepareParams, TrainParams
 from stages.daily.paths import (

@@ -22,7 +22,8 @@ from stages.core.card import (
     version_section,
 )
 from stages.core.errors import StageError, run_stage
-from stages.core.io import md5_of_file, write_bytes_atomic
+from stages.core.hashing import md5_of_file
+from stages.core.io import write_bytes_atomic
 from stages.core.params import load_params
 from stages.late.contract import CATEGORICAL_FEATURES, LABEL, NUMERIC_FEATURES, model_features
 from stages.late.params import EvaluateParams, FeaturizeParams, SplitParams, TrainParams

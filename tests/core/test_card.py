@@ -9,7 +9,7 @@ import pytest
 
 from stages.core.card import metrics_table
 from stages.core.errors import StageError
-from stages.core.io import dvc_dir_hash, md5_of_file
+from stages.core.hashing import dvc_dir_hash, md5_of_file
 
 
 def test_dir_hash_is_dvcs_listing_hash(tmp_path: Path) -> None:

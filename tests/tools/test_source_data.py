@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from stages.core.io import dvc_dir_hash, dvc_listing_hash, md5_of_file
+from stages.core.hashing import dvc_dir_hash, dvc_listing_hash, md5_of_file
 from tests.conftest import REPO_ROOT
 from tools.source_data import (
     DVC_FILE,
