@@ -43,11 +43,8 @@ def source_directory(source: str, root: Path = Path()) -> Path:
     A URL or a path outside the repository is refused: DVC tracks neither, so a change there
     would leave every stage "up to date" and the run-cache would restore another source's outputs.
     """
-    if (
-        "://" in source
-        or PurePosixPath(source).is_absolute()
-        or ".." in PurePosixPath(source).parts
-    ):
+    path = PurePosixPath(source)
+    if "://" in source or path.is_absolute() or ".." in path.parts:
         raise StageError(
             f"params.yaml: 'ingest.source' is {source!r}, outside the repository, where DVC "
             f"cannot see a change; {HOW_TO_IMPORT}"

@@ -8,6 +8,7 @@ so tests neither share state nor pay for the first run again.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -182,6 +183,21 @@ STAGES = [
     "ingest", "late-split", "late-featurize", "late-train", "late-evaluate", "late-predict",
     "late-drift", "late-card", "daily-prepare", "daily-train", "daily-evaluate", "daily-card",
 ]  # fmt: skip
+
+
+# Where the pipeline's data, models and metrics live: what "byte for byte" compares.
+OUTPUT_DIRS = ("data", "models", "metrics")
+
+
+def output_digests(root: Path) -> dict[str, str]:
+    """SHA-256 of every file under the pipeline's output directories, by relative path."""
+    return {
+        str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for top in OUTPUT_DIRS
+        if (root / top).exists()
+        for path in sorted((root / top).rglob("*"))
+        if path.is_file()
+    }
 
 
 def ran_stages(output: str) -> list[str]:

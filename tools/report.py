@@ -4,16 +4,16 @@
                                                         base with main; DIR: reports)
 
 First the data: which source files changed (MD5, bytes and rows at BASE and now, from the
-statistics ingest keeps in Git), each project's headline metrics (those gate.yaml judges) and the
-data statistics that moved. Then per project: the params that differ from BASE, every metric with
-its change, the gate's verdicts, and the project's declared plots (dvc.yaml's top-level `plots:`,
-both revisions drawn) as PNG images rendered offline by vl-convert beside the report.
+statistics ingest keeps in Git, as `dvc metrics diff` reads them), each project's headline
+metrics (those gate.yaml judges) and the data statistics that moved. Then per project: the params
+that differ from BASE, every metric with its change, the gate's verdicts, and the project's
+declared plots (dvc.yaml's top-level `plots:`, both revisions drawn) as PNG images rendered
+offline by vl-convert beside the report.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -25,7 +25,6 @@ from tools.compare import (
     CompareError,
     default_base,
     dvc_json,
-    git,
     project_of_metrics_file,
     read_metrics,
     read_params,
@@ -143,18 +142,19 @@ def render_plots(base: str, out_dir: Path, projects: set[str]) -> dict[str, dict
     return images
 
 
-def source_files(base: str | None) -> dict[str, dict]:
-    """The source files ingest read, with their facts, at ``base`` (None: the workspace); empty
-    when that revision has no data statistics."""
-    try:
-        text = (
-            INGEST_METRICS_FILE.read_text(encoding="utf-8")
-            if base is None
-            else git("show", f"{base}:{INGEST_METRICS_FILE.as_posix()}")
-        )
-        return json.loads(text).get("files", {})
-    except (CompareError, OSError, ValueError):
-        return {}
+def source_files(metrics: list[Change]) -> tuple[dict[str, dict], dict[str, dict]]:
+    """The facts of each source file ingest read (MD5, bytes, rows), at the base and now, from the
+    data statistics among ``metrics`` (``<INGEST_METRICS_FILE>:files.<file name>.<fact>``)."""
+    prefix = f"{INGEST_METRICS_FILE.as_posix()}:files."
+    old: dict[str, dict] = {}
+    new: dict[str, dict] = {}
+    for change in metrics:
+        if change.name.startswith(prefix):
+            name, fact = change.name.removeprefix(prefix).rsplit(".", 1)
+            for facts, value in ((old, change.old), (new, change.new)):
+                if value is not None:
+                    facts.setdefault(name, {})[fact] = value
+    return old, new
 
 
 def files_table(old: dict[str, dict], new: dict[str, dict]) -> str:
@@ -176,9 +176,9 @@ def files_table(old: dict[str, dict], new: dict[str, dict]) -> str:
     return "\n".join([*header, *rows]) if rows else ""
 
 
-def data_section(base: str, metrics: list[Change], rules: list[Rule]) -> str:
+def data_section(metrics: list[Change], rules: list[Rule]) -> str:
     """What moved in the data between ``base`` and the workspace, and the headline metrics."""
-    old, new = source_files(base), source_files(None)
+    old, new = source_files(metrics)
     table = files_table(old, new)
     parts = ["## Data", ""]
     if not old:
@@ -230,7 +230,7 @@ def build_report(base: str, base_label: str, out_dir: Path) -> str:
         f"Gate (`make gate`): {gate_line}.",
         "",
     ]
-    head += [data_section(base, metrics, rules)]
+    head += [data_section(metrics, rules)]
     shared = [c for c in params if c.project not in projects]
     if shared:
         head += ["### Shared data params", "", params_table(shared), ""]

@@ -57,7 +57,7 @@ def read_pipeline(root: Path) -> dict[str, Any]:
         return {}
 
 
-def _is_within(path: Path, owned: Path) -> bool:
+def is_within(path: Path, owned: Path) -> bool:
     """Whether ``path`` is ``owned`` or lies inside it."""
     return path == owned or owned in path.parents
 
@@ -83,7 +83,7 @@ def check_output_path(
             )
     for name, paths in stage_outputs(pipeline).items():
         for owned in paths:
-            if not _is_within(target, (root / owned).resolve()):
+            if not is_within(target, (root / owned).resolve()):
                 continue
             if list(arguments) == stage_arguments(pipeline, name):
                 return  # the stage itself, run by DVC (or by hand) exactly as declared

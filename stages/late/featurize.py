@@ -32,13 +32,13 @@ from stages.late.contract import (
     PROCESSED_SCHEMA,
 )
 from stages.late.params import FeaturizeParams
-from stages.late.paths import PROCESSED_DIR, interim_path
+from stages.late.paths import PROCESSED_DIR, RAW_TABLES_READ, interim_path
 from stages.raw import RAW_TABLES, raw_path
 
 log = logging.getLogger("stages.late.featurize")
 
-# The raw tables the features join to each flight.
-SIDE_TABLES = ("weather", "planes", "airports")
+# The raw tables the features join to each flight: all the project reads but the flights.
+SIDE_TABLES = tuple(table for table in RAW_TABLES_READ if table != "flights")
 DAY_KEY = ["year", "month", "day"]
 HOUR_KEY = ["origin", *DAY_KEY, "hour"]
 MINUTES_PER_DAY = 24 * 60

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from stages.core.guard import is_within
 from tests.conftest import REPO_ROOT, STAGES, Repo
 
 pytestmark = pytest.mark.pipeline
@@ -87,11 +88,6 @@ def audit(root: Path, stage: Declared, report: Path) -> tuple[subprocess.Complet
     return result, json.loads(report.read_text())
 
 
-def _within(path: Path, owned: Path) -> bool:
-    """Whether ``path`` is ``owned`` or inside it."""
-    return path == owned or owned in path.parents
-
-
 def _staging_of(path: Path, out: Path) -> bool:
     """Whether ``path`` is (or is inside) a temporary sibling ``.<name>.*`` of ``out``: where
     the atomic writers build an output before renaming it into place."""
@@ -117,10 +113,10 @@ def undeclared(root: Path, stage: Declared, record: dict, report: Path) -> list[
             continue
         writes = any(flag in mode for flag in "wax+")
         if writes:
-            allowed = any(_within(path, o) or _staging_of(path, o) for o in stage.outs)
+            allowed = any(is_within(path, o) or _staging_of(path, o) for o in stage.outs)
         else:
             allowed = (
-                any(_within(path, d) for d in (*stage.deps, *stage.outs))
+                any(is_within(path, d) for d in (*stage.deps, *stage.outs))
                 or any(_staging_of(path, o) for o in stage.outs)
                 or _compiled_module(path, stage.deps)
                 or path in {root / name for name in ALLOWED_READS}

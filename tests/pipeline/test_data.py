@@ -7,7 +7,6 @@ byte for byte; a team's own data comes in with ``dvc import-url`` (a local direc
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -15,7 +14,7 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from tests.conftest import STAGES, Repo, run_make
+from tests.conftest import STAGES, Repo, output_digests, run_make
 from tests.pipeline.s3_server import S3Server
 from tools.dvc_lint import read_sources, stage_entry, stage_libraries
 
@@ -24,7 +23,6 @@ pytestmark = pytest.mark.pipeline
 
 SOURCE = "data/source/nycflights13"
 DVC_FILE = f"{SOURCE}.dvc"
-OUTPUT_DIRS = ("data", "models", "metrics")
 
 
 def lock(repo: Repo) -> dict:
@@ -38,16 +36,6 @@ def changed_deps(before: dict, after: dict) -> list[str]:
         return {d["path"]: d["md5"] for d in document["stages"][stage].get("deps", [])}
 
     return [s for s in STAGES if s != "ingest" and deps(before, s) != deps(after, s)]
-
-
-def digests(root: Path) -> dict[str, str]:
-    """SHA-256 of every file under the pipeline's data, model and metrics folders."""
-    return {
-        str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
-        for top in OUTPUT_DIRS
-        for path in sorted((root / top).rglob("*"))
-        if path.is_file() and "/." not in f"/{path.relative_to(root)}"
-    }
 
 
 def head(repo: Repo) -> str:
@@ -95,7 +83,7 @@ def test_a_table_no_stage_reads_changes_nothing_downstream(repo: Repo) -> None:
 
 
 def test_a_data_update_is_a_commit_explained_and_undone(repo: Repo, tmp_path: Path) -> None:
-    old, old_outputs = head(repo), digests(repo.root)
+    old, old_outputs = head(repo), output_digests(repo.root)
     weather = repo.root / SOURCE / "weather.csv"
     weather.write_text("".join(weather.read_text().splitlines(keepends=True)[:20_000]))
     repo.run("dvc", "add", SOURCE)
@@ -121,7 +109,7 @@ def test_a_data_update_is_a_commit_explained_and_undone(repo: Repo, tmp_path: Pa
     # Going back: the old .dvc file, lock and metrics, then dvc checkout.
     repo.run("git", "checkout", old, "--", DVC_FILE, "dvc.lock", "metrics")
     repo.run("dvc", "checkout")
-    assert digests(repo.root) == old_outputs
+    assert output_digests(repo.root) == old_outputs
     assert repo.repro() == []
 
 
@@ -145,7 +133,7 @@ def test_import_url_from_a_local_directory_then_update(repo: Repo, tmp_path: Pat
     assert ran[0] == "ingest"  # same bytes as before: the source changed only its name
     repo.commit("team data")
     assert repo.is_clean()  # the .dvc file committed, the data ignored
-    first, first_outputs = head(repo), digests(repo.root)
+    first, first_outputs = head(repo), output_digests(repo.root)
     # A new version at the origin: dvc update takes it; dvc status said nothing before.
     weather = origin / "weather.csv"
     weather.write_text("".join(weather.read_text().splitlines(keepends=True)[:20_000]))
@@ -159,7 +147,7 @@ def test_import_url_from_a_local_directory_then_update(repo: Repo, tmp_path: Pat
     # The previous commit restores the old data and outputs byte for byte.
     repo.run("git", "checkout", "-q", first)
     repo.run("dvc", "checkout")
-    assert digests(repo.root) == first_outputs
+    assert output_digests(repo.root) == first_outputs
     assert repo.repro() == []
 
 
@@ -180,7 +168,7 @@ def test_import_url_from_s3_then_update(repo: Repo, s3_server: S3Server, tmp_pat
     use_source(repo, "s3team")
     repo.repro()
     repo.commit("s3 data")
-    first, first_outputs = head(repo), digests(repo.root)
+    first, first_outputs = head(repo), output_digests(repo.root)
     # The new version corrects a table no project reads: ingest alone re-runs.
     airlines = (repo.root / SOURCE / "airlines.csv").read_text()
     corrected = airlines.replace("Endeavor Air Inc.", "Endeavor Air Inc").encode()
@@ -194,7 +182,7 @@ def test_import_url_from_s3_then_update(repo: Repo, s3_server: S3Server, tmp_pat
     assert (repo.root / "data/source/s3team/airlines.csv").read_bytes() == corrected
     repo.run("git", "checkout", "-q", first)
     repo.run("dvc", "checkout")
-    assert digests(repo.root) == first_outputs
+    assert output_digests(repo.root) == first_outputs
     assert repo.repro() == []
 
 

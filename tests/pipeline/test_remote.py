@@ -8,7 +8,6 @@ nothing.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import subprocess
@@ -17,10 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import STAGES, Repo, ran_stages, run_make
+from tests.conftest import STAGES, Repo, output_digests, ran_stages, run_make
 from tests.pipeline.s3_server import S3Server, free_port
-
-OUTPUT_DIRS = ("data", "models", "metrics")
 
 
 def make(repo: Repo, target: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -31,17 +28,6 @@ def make(repo: Repo, target: str, env: dict[str, str]) -> subprocess.CompletedPr
 def point_at(repo: Repo, bucket: str) -> None:
     """Set the remote's bucket in .dvc/config.local, as a user does once per clone."""
     repo.run("dvc", "remote", "modify", "--local", "storage", "url", f"s3://{bucket}/dvc")
-
-
-def digests(root: Path) -> dict[str, str]:
-    """SHA-256 of every file under the pipeline's output directories, by relative path."""
-    return {
-        str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
-        for top in OUTPUT_DIRS
-        if (root / top).exists()
-        for path in sorted((root / top).rglob("*"))
-        if path.is_file()
-    }
 
 
 def clone(origin: Path, target: Path) -> Repo:
@@ -86,7 +72,7 @@ def test_fresh_clone_pulls_every_output_byte_for_byte(
     point_at(teammate, bucket)
     result = make(teammate, "pull", s3_server.env())
     assert result.returncode == 0, result.stdout + result.stderr
-    assert digests(teammate.root) == digests(origin.root)
+    assert output_digests(teammate.root) == output_digests(origin.root)
     assert json.loads(teammate.run("dvc", "status", "--json").stdout) == {}
     assert teammate.is_clean()
 
@@ -105,7 +91,7 @@ def test_run_cache_reproduces_the_pipeline_without_computing(
     assert ran_stages(result.stdout) == []
     for stage in STAGES:
         assert f"Stage '{stage}' is cached - skipping run, checking out outputs" in result.stdout
-    assert digests(teammate.root) == digests(origin.root)
+    assert output_digests(teammate.root) == output_digests(origin.root)
     assert (teammate.root / "dvc.lock").read_bytes() == (origin.root / "dvc.lock").read_bytes()
 
 
@@ -127,10 +113,10 @@ def test_broken_remote_fails_clearly_and_touches_nothing(
     else:
         env["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{free_port()}"
         expected = "cannot connect to the endpoint"
-    before = digests(repo.root)
+    before = output_digests(repo.root)
     result = make(repo, target, env)
     assert result.returncode != 0
     assert "ERROR: remote 'storage' (s3://" in result.stderr
     assert expected in result.stderr, result.stderr
-    assert digests(repo.root) == before
+    assert output_digests(repo.root) == before
     assert repo.is_clean()
