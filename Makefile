@@ -154,8 +154,8 @@ BASE_ARG = $(if $(BASE),--base '$(BASE)')
 report: $(INSTALLED) ## Write reports/report.md: params, metrics, gate and plots against BASE=<rev>
 	python -m tools.report $(BASE_ARG)
 
-gate: $(INSTALLED) ## Fail when a model is worse than gate.yaml allows against BASE=<rev>
-	python -m tools.gate $(BASE_ARG)
+gate: $(INSTALLED) ## Fail when a model is worse than gate.yaml allows against BASE=<rev> (ALLOW_NO_BASE=1: bounds only)
+	python -m tools.gate $(BASE_ARG) $(if $(ALLOW_NO_BASE),--allow-no-base)
 
 comment: $(INSTALLED) ## Post reports/report.md on the pull or merge request (in CI, with its token)
 	python -m tools.post_report reports/report.md

@@ -3,14 +3,18 @@
     python -m tools.gate [--base REV]      (make gate BASE=<rev>; default: merge base with main)
 
 Each guarded metric of the workspace is compared with BASE: it fails when it worsens by more than
-its tolerance, or when it crosses its absolute bound (`min`/`max`), or when it is missing. Prints
-one table (Markdown, so it reads in a terminal and in a pull-request comment) and exits 1 when any
-metric fails, 0 otherwise.
+its tolerance, or when it crosses its absolute bound (`min`/`max`), or when it is missing, its
+file does not parse, or it is not a finite number (NaN passes every comparison, so it is refused
+outright). A metric BASE lacks is checked against its bounds only, and says so; a BASE holding
+none of the guarded metrics fails the gate (nothing was compared) unless --allow-no-base is given.
+Prints one table (Markdown, so it reads in a terminal and in a pull-request comment) and exits 1
+when any metric fails, 0 otherwise.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import sys
 from dataclasses import dataclass
@@ -49,6 +53,7 @@ class Verdict:
     old: float | None
     new: float | None
     failure: str
+    note: str = ""
 
     @property
     def passed(self) -> bool:
@@ -99,12 +104,27 @@ def parse_rule(project: str, metric: str, spec: object) -> Rule:
     return Rule(project, metric, spec["better"], tolerance, **bounds)
 
 
-def judge(rule: Rule, old: object, new: object) -> Verdict:
-    """Apply `rule` to the metric's value at the base (`old`) and now (`new`)."""
-    old_value = float(old) if isinstance(old, int | float) else None
-    if not isinstance(new, int | float) or isinstance(new, bool):
-        return Verdict(rule, old_value, None, "missing: run make repro")
+MISSING = "missing: run make repro"
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def judge(rule: Rule, old: object, new: object, absent: str = MISSING) -> Verdict:
+    """Apply `rule` to the metric's value at the base (`old`) and now (`new`); `absent` is what
+    a missing new value means (its file's problem)."""
+    note = ""
+    old_value = float(old) if _is_number(old) else None
+    if old_value is not None and not math.isfinite(old_value):
+        note, old_value = f"base value {old_value} is not a finite number: bounds only", None
+    elif old_value is None:
+        note = "no base value: bounds only"
+    if not _is_number(new):
+        return Verdict(rule, old_value, None, absent)
     new_value = float(new)
+    if not math.isfinite(new_value):
+        return Verdict(rule, old_value, new_value, f"{new_value} is not a finite number")
     failures = []
     if old_value is not None:
         worsening = old_value - new_value if rule.better == "higher" else new_value - old_value
@@ -115,17 +135,50 @@ def judge(rule: Rule, old: object, new: object) -> Verdict:
         failures.append(f"below the floor {rule.min:g}")
     if rule.max is not None and new_value > rule.max:
         failures.append(f"above the ceiling {rule.max:g}")
-    return Verdict(rule, old_value, new_value, "; ".join(failures))
+    return Verdict(rule, old_value, new_value, "; ".join(failures), note)
 
 
-def judge_all(rules: list[Rule], metrics: list[Change]) -> list[Verdict]:
-    """Every rule applied to the metrics read from DVC (a missing metric fails its rule)."""
+def file_problem(path: Path) -> str:
+    """Why the metrics of `path` cannot be read now: missing, or the parse error (DVC itself
+    only reports the values as absent)."""
+    try:
+        json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return MISSING
+    except (OSError, UnicodeDecodeError) as error:
+        return f"{path} cannot be read ({error}): re-create it with dvc repro -f"
+    except json.JSONDecodeError as error:
+        return (
+            f"{path} is not valid JSON (line {error.lineno} column {error.colno}: {error.msg}): "
+            "re-create it with dvc repro -f"
+        )
+    return MISSING
+
+
+def judge_all(rules: list[Rule], metrics: list[Change], root: Path = Path(".")) -> list[Verdict]:
+    """Every rule applied to the metrics read from DVC (a missing metric fails its rule, naming
+    its file's problem when the file does not parse)."""
     by_name = {change.name: change for change in metrics}
     verdicts = []
     for rule in rules:
         change = by_name.get(rule.metric)
-        verdicts.append(judge(rule, change.old if change else None, change.new if change else None))
+        old, new = (change.old, change.new) if change else (None, None)
+        absent = MISSING if _is_number(new) else file_problem(root / rule.metric.split(":")[0])
+        verdicts.append(judge(rule, old, new, absent))
     return verdicts
+
+
+def nothing_compared(verdicts: list[Verdict]) -> bool:
+    """True when the base held none of the guarded metrics: the gate compared nothing."""
+    return bool(verdicts) and all(v.old is None for v in verdicts)
+
+
+def no_base_message(base_label: str, count: int) -> str:
+    """What the gate says when the base has none of its metrics."""
+    return (
+        f"{base_label} holds none of the {count} guarded metrics: nothing to compare with; "
+        "pass a BASE that has them, or ALLOW_NO_BASE=1 to check the bounds only"
+    )
 
 
 def _value(value: float | None) -> str:
@@ -145,12 +198,23 @@ def verdict_table(verdicts: list[Verdict]) -> str:
             if value is not None
         )  # fmt: skip
         result = "pass" if v.passed else f"**FAIL**: {v.failure}"
+        if v.note:
+            result += f" ({v.note})"
         lines.append(
             f"| {v.rule.project} | `{v.rule.metric}` | {_value(v.old)} | {_value(v.new)} | "
             f"{change} | {v.rule.tolerance:g} ({v.rule.better} is better) | {bound or '-'} | "
             f"{result} |"
         )
     return "\n".join(lines)
+
+
+def failure_summary(failed: list[Verdict]) -> str:
+    """The failed metrics on one line, grouped by why they failed (a broken file fails every
+    metric it holds for one reason: said once)."""
+    by_reason: dict[str, list[str]] = {}
+    for v in failed:
+        by_reason.setdefault(v.failure, []).append(f"{v.rule.project} {v.rule.metric}")
+    return "; ".join(f"{', '.join(names)} ({reason})" for reason, names in by_reason.items())
 
 
 def unguarded(projects: list[str], rules: list[Rule]) -> list[str]:
@@ -191,6 +255,11 @@ def main(argv: list[str] | None = None) -> int:
     """Print the gate's table; exit 1 when a guarded metric fails, 2 when it cannot run."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", help="revision to compare with (default: merge base with main)")
+    parser.add_argument(
+        "--allow-no-base",
+        action="store_true",
+        help="pass on the bounds alone when the base holds none of the guarded metrics",
+    )
     args = parser.parse_args(argv)
     try:
         base = resolve(args.base) if args.base else default_base()
@@ -198,14 +267,19 @@ def main(argv: list[str] | None = None) -> int:
     except (CompareError, GateConfigError) as error:
         print(f"gate: {error}", file=sys.stderr)
         return 2
-    print(f"Model gate against {args.base or 'the merge base with main'} ({base[:8]}):\n")
+    label = args.base or "the merge base with main"
+    print(f"Model gate against {label} ({base[:8]}):\n")
     print(verdict_table(verdicts))
     for project in left_out:
         print(f"\n{project}: no metric guards it (add one to {GATE_FILE})")
+    if nothing_compared(verdicts) and not args.allow_no_base:
+        named = f"BASE={args.base}" if args.base else label
+        message = no_base_message(f"{named} ({base[:8]})", len(verdicts))
+        print(f"\ngate: FAILED: {message}", file=sys.stderr)
+        return 1
     failed = [v for v in verdicts if not v.passed]
     if failed:
-        names = ", ".join(f"{v.rule.project} {v.rule.metric}" for v in failed)
-        print(f"\ngate: FAILED: {names}", file=sys.stderr)
+        print(f"\ngate: FAILED: {failure_summary(failed)}", file=sys.stderr)
         return 1
     print(f"\ngate: passed ({len(verdicts)} metrics)")
     return 0

@@ -11,6 +11,7 @@ the output.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import re
@@ -98,8 +99,24 @@ def comment_body(report: str) -> str:
     return body
 
 
+# Both APIs answer a new comment with 201 Created; anything else means nothing was posted.
+POSTED = 201
+
+
+class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
+    """Never follow a redirect: urllib would resend the token to whatever host it names."""
+
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+# The only opener this module uses: no redirects, no proxies from the environment either (the
+# token goes to the configured API host and nowhere else).
+_OPENER = urllib.request.build_opener(_RefuseRedirects, urllib.request.ProxyHandler({}))
+
+
 def post(target: Target, body: str, timeout: float = 30.0) -> None:
-    """POST the comment; a refusal raises PostError with the host's status and message."""
+    """POST the comment; any answer but 201 Created raises PostError naming the status."""
     request = urllib.request.Request(
         target.url,
         data=json.dumps({"body": body}).encode(),
@@ -107,14 +124,27 @@ def post(target: Target, body: str, timeout: float = 30.0) -> None:
         method="POST",
     )
     try:
-        with urllib.request.urlopen(request, timeout=timeout):
-            return
+        with _OPENER.open(request, timeout=timeout) as response:
+            status, reason = response.status, response.reason
     except urllib.error.HTTPError as error:
         detail = error.read().decode(errors="replace")[:200].strip()
+        if 300 <= error.code < 400:
+            where = error.headers.get("Location", "?")
+            detail = f"a redirect to {where}, not followed (the token stays with {target.host})"
         raise PostError(f"{target.host} answered {error.code} {error.reason}: {detail}") from None
     except (urllib.error.URLError, TimeoutError) as error:
         reason = getattr(error, "reason", error)
         raise PostError(f"cannot reach {target.host} at {target.url}: {reason}") from None
+    except (http.client.HTTPException, OSError) as error:
+        # A closed connection or a garbage status line: the host said nothing usable.
+        kind = type(error).__name__
+        raise PostError(
+            f"{target.host} at {target.url} gave no valid answer ({kind}): nothing posted"
+        ) from None
+    if status != POSTED:
+        raise PostError(
+            f"{target.host} answered {status} {reason}, not 201 Created: nothing posted"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

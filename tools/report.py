@@ -35,6 +35,8 @@ from tools.gate import (
     Rule,
     Verdict,
     judge_all,
+    no_base_message,
+    nothing_compared,
     project_names,
     read_rules,
     verdict_table,
@@ -212,11 +214,13 @@ def build_report(base: str, base_label: str, out_dir: Path) -> str:
     try:
         rules = read_rules()
         verdicts = judge_all(rules, metrics)
-        gate_line = (
-            "passes"
-            if all(v.passed for v in verdicts)
-            else "**fails**: " + ", ".join(f"`{v.rule.metric}`" for v in verdicts if not v.passed)
-        )
+        failed = [f"`{v.rule.metric}`" for v in verdicts if not v.passed]
+        if nothing_compared(verdicts):
+            gate_line = f"**fails**: {no_base_message(f'`{base[:8]}`', len(verdicts))}"
+        elif failed:
+            gate_line = "**fails**: " + ", ".join(failed)
+        else:
+            gate_line = "passes"
     except GateConfigError as error:
         rules, verdicts, gate_line = [], [], f"cannot run: {error}"
     projects = [p for p in project_names() if any(c.project == p for c in params + metrics)]

@@ -4,6 +4,7 @@ passes; after `dvc exp apply` the report lists the changed param and the metrics
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -52,7 +53,11 @@ def test_a_clearly_worse_model_fails_the_gate_and_the_report_lists_the_change(ga
     rows = [line for line in failed.stdout.splitlines() if "**FAIL**: worse by" in line]
     assert rows and all(row.startswith("| late | `metrics/late/metrics.json:") for row in rows)
     named = [row.split("`")[1] for row in rows]
-    assert f"\ngate: FAILED: {', '.join(f'late {m}' for m in named)}\n" in failed.stderr
+    (summary,) = [line for line in failed.stderr.splitlines() if line.startswith("gate: ")]
+    assert summary.startswith("gate: FAILED: ")
+    assert [m.split(" (worse by")[0] for m in summary[14:].split("; ")] == [
+        f"late {m}" for m in named
+    ]
     daily_rows = [line for line in failed.stdout.splitlines() if line.startswith("| daily")]
     assert daily_rows and all(line.endswith("| pass |") for line in daily_rows)
 
@@ -87,3 +92,84 @@ def test_a_bad_base_is_one_line(gated: Repo) -> None:
         "(git fetch first if it is on the remote)\n"
     ) in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def _gate_line(result: subprocess.CompletedProcess[str]) -> str:
+    """The gate's own line on stderr (make adds its own after it)."""
+    (line,) = [line for line in result.stderr.splitlines() if line.startswith("gate: ")]
+    return line
+
+
+def _committed(repo: Repo) -> None:
+    """The committed state back (an earlier test applied an experiment)."""
+    repo.run("git", "checkout", "--", ".")
+    repo.run("dvc", "checkout", "--force")
+
+
+def _metric_set_to(repo: Repo, value: str) -> None:
+    """Write `value` (JSON text, NaN and Infinity included) as late's test ROC AUC."""
+    _committed(repo)
+    path = repo.root / "metrics" / "late" / "metrics.json"
+    path.write_text(re.sub(r'"roc_auc": [^,}]+', f'"roc_auc": {value}', path.read_text(), count=1))
+
+
+@pytest.mark.parametrize(
+    ("value", "named"),
+    [
+        ("NaN", "late metrics/late/metrics.json:test.roc_auc (nan is not a finite number)"),
+        ("Infinity", "late metrics/late/metrics.json:test.roc_auc (inf is not a finite number)"),
+        ("-Infinity", "late metrics/late/metrics.json:test.roc_auc (-inf is not a finite number)"),
+    ],
+)
+def test_a_metric_that_is_not_a_finite_number_fails_the_gate_and_the_report(
+    gated: Repo, value: str, named: str
+) -> None:
+    _metric_set_to(gated, value)
+    try:
+        result = gate(gated, "BASE=HEAD")
+        report_run = run_make(gated.root, "report", "BASE=HEAD")
+        report = (gated.root / "reports" / "report.md").read_text()
+    finally:
+        gated.run("git", "checkout", "--", "metrics")
+    assert result.returncode != 0
+    assert _gate_line(result) == f"gate: FAILED: {named}"
+    assert report_run.returncode == 0, report_run.stderr
+    assert "Gate (`make gate`): **fails**: `metrics/late/metrics.json:test.roc_auc`." in report
+
+
+def test_a_metrics_file_that_does_not_parse_is_named_with_its_error(gated: Repo) -> None:
+    _committed(gated)
+    path = gated.root / "metrics" / "late" / "metrics.json"
+    path.write_text('{"test": {"roc_auc": 0.7,\n')
+    try:
+        result = gate(gated, "BASE=HEAD")
+    finally:
+        gated.run("git", "checkout", "--", "metrics")
+    assert result.returncode != 0
+    last = _gate_line(result)
+    assert last.startswith("gate: FAILED: late metrics/late/metrics.json:test.log_loss, ")
+    assert last.endswith(
+        "(metrics/late/metrics.json is not valid JSON (line 2 column 1: Expecting property name "
+        "enclosed in double quotes): re-create it with dvc repro -f)"
+    )
+    assert "run make repro" not in result.stdout
+
+
+def test_a_base_holding_none_of_the_metrics_fails_unless_allowed(gated: Repo) -> None:
+    _committed(gated)
+    empty_tree = gated.run("git", "hash-object", "-t", "tree", "/dev/null").stdout.strip()
+    bare = gated.run("git", "commit-tree", empty_tree, "-m", "nothing yet").stdout.strip()
+    result = gate(gated, f"BASE={bare}")
+    assert result.returncode != 0
+    assert _gate_line(result) == (
+        f"gate: FAILED: BASE={bare} ({bare[:8]}) holds none of the 5 guarded metrics: nothing "
+        "to compare with; pass a BASE that has them, or ALLOW_NO_BASE=1 to check the bounds only"
+    )
+    assert "| pass (no base value: bounds only) |" in result.stdout
+    allowed = gate(gated, f"BASE={bare}", "ALLOW_NO_BASE=1")
+    assert allowed.returncode == 0, allowed.stderr
+    assert "gate: passed (5 metrics)" in allowed.stdout
+    report_run = run_make(gated.root, "report", f"BASE={bare}")
+    report = (gated.root / "reports" / "report.md").read_text()
+    assert report_run.returncode == 0, report_run.stderr
+    assert f"Gate (`make gate`): **fails**: `{bare[:8]}` holds none of the 5 guarded" in report

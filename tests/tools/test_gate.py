@@ -9,8 +9,11 @@ from tools.compare import Change
 from tools.gate import (
     GateConfigError,
     Rule,
+    failure_summary,
+    file_problem,
     judge,
     judge_all,
+    nothing_compared,
     parse_rules,
     read_rules,
     unguarded,
@@ -102,12 +105,54 @@ def test_a_missing_or_malformed_gate_file_is_one_line(tmp_path) -> None:
         (MAE, 0.089, 0.095, "worse by 0.006 (tolerance 0.002)"),
         (MAE, 0.089, 0.080, ""),
         (MAE, None, 0.25, "above the ceiling 0.2"),
+        # NaN passes every comparison and Infinity beats every bound: refused outright.
+        (AUC, 0.764, float("nan"), "nan is not a finite number"),
+        (AUC, None, float("inf"), "inf is not a finite number"),
+        (MAE, 0.089, float("-inf"), "-inf is not a finite number"),
+        (AUC, float("nan"), 0.73, ""),  # a broken base: bounds only, and said so
+        (AUC, float("nan"), 0.71, "below the floor 0.72"),
     ],
 )
 def test_judge(rule: Rule, old: float | None, new: float | None, failure: str) -> None:
     verdict = judge(rule, old, new)
     assert verdict.failure == failure
     assert verdict.passed == (failure == "")
+
+
+def test_a_missing_or_unusable_base_value_is_said_in_the_table() -> None:
+    assert judge(AUC, None, 0.73).note == "no base value: bounds only"
+    assert (
+        judge(AUC, float("nan"), 0.73).note == "base value nan is not a finite number: bounds only"
+    )
+    assert verdict_table([judge(AUC, None, 0.73)]).endswith("| pass (no base value: bounds only) |")
+    assert judge(AUC, 0.76, 0.77).note == ""
+
+
+def test_nothing_compared_when_no_rule_had_a_base_value() -> None:
+    assert nothing_compared([judge(AUC, None, 0.73), judge(MAE, None, 0.1)])
+    assert not nothing_compared([judge(AUC, None, 0.73), judge(MAE, 0.09, 0.1)])
+    assert not nothing_compared([])
+
+
+def test_a_metrics_file_that_does_not_parse_is_named_with_its_error(tmp_path) -> None:
+    assert file_problem(tmp_path / "absent.json") == "missing: run make repro"
+    (tmp_path / "m.json").write_text('{"test": {"roc_auc": 0.7,\n')
+    assert file_problem(tmp_path / "m.json") == (
+        f"{tmp_path / 'm.json'} is not valid JSON (line 2 column 1: Expecting property name "
+        "enclosed in double quotes): re-create it with dvc repro -f"
+    )
+    (tmp_path / "m.json").write_text('{"test": {}}')
+    assert file_problem(tmp_path / "m.json") == "missing: run make repro"  # the key is absent
+
+
+def test_failure_summary_says_each_reason_once() -> None:
+    broken = [
+        judge(AUC, 0.7, None, "f.json is not valid JSON"),
+        judge(MAE, 0.1, None, "f.json is not valid JSON"),
+    ]
+    assert failure_summary(broken) == (
+        f"late {AUC.metric}, daily {MAE.metric} (f.json is not valid JSON)"
+    )
 
 
 def test_a_metric_dvc_does_not_report_fails_its_rule() -> None:

@@ -20,25 +20,52 @@ TOKEN = "s3cr3t-token-value"
 
 
 class Recorder(BaseHTTPRequestHandler):
-    """Records each POST; answers with the status the test sets on the server."""
+    """Records each POST; answers with the status the test sets on the server (a redirect to
+    `server.location` when set; `server.fault` "close" hangs up, "garbage" sends no HTTP)."""
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         self.server.requests.append((self.path, dict(self.headers), json.loads(body)))
+        if self.server.fault == "close":
+            self.close_connection = True
+            return
+        if self.server.fault == "garbage":
+            self.wfile.write(b"HELLO THERE\r\n\r\n")
+            return
         self.send_response(self.server.status)
+        if self.server.location:
+            self.send_header("Location", self.server.location)
         self.end_headers()
         self.wfile.write(b'{"message": "Bad credentials"}')
+
+    def do_GET(self) -> None:
+        # urllib turns a followed 301/302 into a GET carrying the same headers.
+        self.server.requests.append((self.path, dict(self.headers), None))
+        self.send_response(200)
+        self.end_headers()
 
     def log_message(self, *args: object) -> None:
         pass
 
 
+def serve() -> ThreadingHTTPServer:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    server.requests, server.status, server.location, server.fault = [], 201, "", ""
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    return server
+
+
 @pytest.fixture
 def api() -> Iterator[ThreadingHTTPServer]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
-    server.requests, server.status = [], 201
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    server = serve()
+    yield server
+    server.shutdown()
+
+
+@pytest.fixture
+def elsewhere() -> Iterator[ThreadingHTTPServer]:
+    """A second host, where a redirect from the API would send the comment."""
+    server = serve()
     yield server
     server.shutdown()
 
@@ -72,12 +99,15 @@ def test_github_gets_the_comment_on_the_pull_request(tmp_path: Path, api) -> Non
     assert body == {"body": "# Models\n\n*ROC curve* (image in this run's `report` artifact)\n"}
 
 
-def test_gitlab_gets_a_note_on_the_merge_request(tmp_path: Path, api) -> None:
-    env = {
-        "GITLAB_CI": "true", "CI_API_V4_URL": f"http://127.0.0.1:{api.server_port}/api/v4",
+def gitlab_env(url: str) -> dict[str, str]:
+    return {
+        "GITLAB_CI": "true", "CI_API_V4_URL": f"{url}/api/v4",
         "CI_PROJECT_ID": "42", "CI_MERGE_REQUEST_IID": "3", "GITLAB_TOKEN": TOKEN,
     }  # fmt: skip
-    result = post(tmp_path, env)
+
+
+def test_gitlab_gets_a_note_on_the_merge_request(tmp_path: Path, api) -> None:
+    result = post(tmp_path, gitlab_env(f"http://127.0.0.1:{api.server_port}"))
     assert result.returncode == 0, result.stderr
     ((path, headers, _),) = api.requests
     assert path == "/api/v4/projects/42/merge_requests/3/notes"
@@ -92,6 +122,42 @@ def test_a_refusal_is_one_line_without_the_token(tmp_path: Path, api) -> None:
         result.stderr
         == 'post_report: GitHub answered 401 Unauthorized: {"message": "Bad credentials"}\n'
     )
+    assert TOKEN not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+@pytest.mark.parametrize("host", ["github", "gitlab"])
+def test_a_redirect_is_not_followed_and_the_token_never_reaches_the_other_host(
+    tmp_path: Path, api, elsewhere, status: int, host: str
+) -> None:
+    api.status, api.location = status, f"http://127.0.0.1:{elsewhere.server_port}/steal"
+    url = f"http://127.0.0.1:{api.server_port}"
+    env = github_env(tmp_path, url) if host == "github" else gitlab_env(url)
+    result = post(tmp_path, env)
+    assert result.returncode == 2
+    assert len(api.requests) == 1 and elsewhere.requests == []
+    assert result.stderr.count("\n") == 1 and "not followed" in result.stderr
+    assert "posted" not in result.stdout
+    assert TOKEN not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("status", "fault", "says"),
+    [
+        (200, "", "answered 200 OK, not 201 Created: nothing posted"),
+        (204, "", "answered 204 No Content, not 201 Created"),
+        (201, "close", "gave no valid answer (RemoteDisconnected): nothing posted"),
+        (201, "garbage", "gave no valid answer (BadStatusLine): nothing posted"),
+    ],
+)
+def test_any_answer_but_created_is_one_line_and_a_failure(
+    tmp_path: Path, api, status: int, fault: str, says: str
+) -> None:
+    api.status, api.fault = status, fault
+    result = post(tmp_path, github_env(tmp_path, f"http://127.0.0.1:{api.server_port}"))
+    assert result.returncode == 2, result.stdout
+    assert result.stderr.startswith("post_report: GitHub ")
+    assert says in result.stderr and result.stderr.count("\n") == 1, result.stderr
     assert TOKEN not in result.stdout + result.stderr
 
 
