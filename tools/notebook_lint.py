@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import json
+import subprocess
 import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -49,6 +50,48 @@ def copied_functions(notebook: Mapping[str, Any], stage_names: set[str], name: s
     ]
 
 
+def rebound_names(source: str, names: set[str]) -> list[str]:
+    """How a piece of code rebinds a stage function: `name = ...` (any assignment, loop or
+    `with` target), `module.name = ...`, `setattr(module, "name", ...)`, `import ... as name`."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and node.id in names:
+            found.append(f"assigns {node.id}")
+        elif (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.ctx, ast.Store)
+            and node.attr in names
+        ):
+            found.append(f"assigns {ast.unparse(node)}")
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "setattr"
+            and len(node.args) >= 2
+            and isinstance(node.args[1], ast.Constant)
+            and node.args[1].value in names
+        ):
+            found.append(f"setattr()s {ast.unparse(node.args[0])}.{node.args[1].value}")
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            found += [
+                f"imports {alias.name} as {alias.asname}"
+                for alias in node.names
+                if alias.asname in names and alias.asname != alias.name.rsplit(".", 1)[-1]
+            ]
+    return found
+
+
+def rebound_functions(notebook: Mapping[str, Any], stage_names: set[str], name: str) -> list[str]:
+    """Problems: each place the notebook replaces a function stages/ defines, so that what it
+    then runs is no longer what the pipeline runs."""
+    return [
+        f"{name}: cell {number} {how}, a function stages/ defines: the notebook would no "
+        "longer run the pipeline's code (change it in stages/, or use another name)"
+        for number, source in code_cells(notebook)
+        for how in rebound_names(source, stage_names)
+    ]
+
+
 def saved_outputs(notebook: Mapping[str, Any], name: str) -> list[str]:
     """Problems: each code cell saved with outputs or an execution count."""
     return [
@@ -74,6 +117,22 @@ def notebook_paths(root: Path) -> list[Path]:
     )
 
 
+def stripped_on_commit(root: Path, relative: str) -> bool:
+    """Whether Git strips the outputs of this notebook as it commits it: the nbstripout filter
+    is installed (make setup) and .gitattributes applies it. Then outputs in the working file
+    (saved from make lab) never reach a commit, and are not a problem."""
+
+    def git(*args: str) -> str:
+        result = subprocess.run(
+            ["git", *args], cwd=root, capture_output=True, text=True, check=False
+        )
+        return result.stdout.strip() if result.returncode == 0 else ""
+
+    return bool(git("config", "filter.nbstripout.clean")) and git(
+        "check-attr", "filter", "--", relative
+    ).endswith(": filter: nbstripout")
+
+
 def check_notebooks(root: Path) -> list[str]:
     """Problems with every notebook under ``root``/notebooks."""
     names = stage_function_names(read_sources(root))
@@ -81,7 +140,10 @@ def check_notebooks(root: Path) -> list[str]:
     for path in notebook_paths(root):
         notebook = json.loads(path.read_text(encoding="utf-8"))
         relative = str(path.relative_to(root))
-        problems += saved_outputs(notebook, relative) + copied_functions(notebook, names, relative)
+        if not stripped_on_commit(root, relative):
+            problems += saved_outputs(notebook, relative)
+        problems += copied_functions(notebook, names, relative)
+        problems += rebound_functions(notebook, names, relative)
     return problems
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import nbformat
+import pytest
 
 from tests.conftest import REPO_ROOT
 from tools.dvc_lint import read_sources
@@ -14,8 +16,11 @@ from tools.notebook_lint import (
     code_cells,
     copied_functions,
     defined_functions,
+    rebound_functions,
+    rebound_names,
     saved_outputs,
     stage_function_names,
+    stripped_on_commit,
 )
 
 NAMES = stage_function_names(read_sources(REPO_ROOT))
@@ -58,6 +63,50 @@ def test_a_copied_stage_function_is_caught() -> None:
     assert copied_functions(notebook, NAMES, "nb.ipynb") == [
         "nb.ipynb: cell 3 defines label_flights(), which stages/ defines: import it instead"
     ]
+
+
+@pytest.mark.parametrize(
+    ("source", "found"),
+    [
+        ("build_features = lambda flights: flights", ["assigns build_features"]),
+        ("featurize.build_features = lambda f: f", ["assigns featurize.build_features"]),
+        (
+            "import stages.late.featurize as f\nf.build_features = None",
+            ["assigns f.build_features"],
+        ),
+        ("setattr(featurize, 'build_features', print)", ["setattr()s featurize.build_features"]),
+        ("from pandas import concat as build_features", ["imports concat as build_features"]),
+        ("for build_features in [1]:\n    pass", ["assigns build_features"]),
+        ("build_features, x = 1, 2", ["assigns build_features"]),
+        # Using the stage's function is what notebooks are for.
+        ("from stages.late.featurize import build_features", []),
+        ("features = featurize.build_features(flights)", []),
+        ("x = build_features", []),
+    ],
+)
+def test_rebinding_a_stage_function_is_found(source: str, found: list[str]) -> None:
+    assert rebound_names(source, {"build_features"}) == found
+
+
+def test_a_rebound_stage_function_is_a_problem_naming_the_cell() -> None:
+    notebook = make_notebook("import pandas as pd", "featurize.build_features = lambda f: f")
+    assert rebound_functions(notebook, NAMES, "nb.ipynb") == [
+        "nb.ipynb: cell 3 assigns featurize.build_features, a function stages/ defines: the "
+        "notebook would no longer run the pipeline's code (change it in stages/, or use another "
+        "name)"
+    ]
+
+
+def test_outputs_count_only_when_git_would_commit_them(tmp_path: Path) -> None:
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / ".gitattributes").write_text("*.ipynb filter=nbstripout\n")
+    assert not stripped_on_commit(tmp_path, "notebooks/late/x.ipynb")  # filter not installed
+    git("config", "filter.nbstripout.clean", "nbstripout")
+    assert stripped_on_commit(tmp_path, "notebooks/late/x.ipynb")
+    assert not stripped_on_commit(tmp_path, "notebooks/late/x.py")
 
 
 def test_saved_outputs_are_caught() -> None:

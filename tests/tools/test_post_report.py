@@ -16,7 +16,7 @@ import pytest
 from tests.conftest import REPO_ROOT
 from tools.post_report import MAX_BODY, PostError, comment_body, target_from
 
-TOKEN = "s3cr3t-token-value"
+TOKEN = "s3cr3t-token-value"  # not a secret
 
 
 class Recorder(BaseHTTPRequestHandler):
