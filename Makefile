@@ -62,8 +62,13 @@ source-data: $(INSTALLED)
 
 setup: $(INSTALLED) $(PLOTS_PAGE) source-data ## Create or update .venv from requirements.lock; fill the source data
 
+# Before: the params every stage declares are there (else DVC deletes a stage's outputs, then its
+# command fails). After a failure: the Git-tracked outputs DVC deleted are restored. After a
+# success: every output dvc.lock names is in the cache, no partial object left (tools/outputs.py).
 repro: $(INSTALLED) $(PLOTS_PAGE) source-data ## Run the pipeline (dvc repro; P=<project>: its stages and what they need)
-	dvc repro $(if $(P),--glob '$(P)-*')
+	python -m tools.dvc_lint --params
+	dvc repro $(if $(P),--glob '$(P)-*') || { python -m tools.outputs restore; python -m tools.outputs cached; exit 1; }
+	python -m tools.outputs cached
 	dvc metrics show $(P_METRICS)
 
 test: $(INSTALLED) $(PLOTS_PAGE) source-data ## Lint, check, then run the whole test suite (P=<project>: its tests)
@@ -117,15 +122,22 @@ lock: $(INSTALLED) ## Re-resolve requirements.lock (and requirements/*.txt) from
 	python -m tools.lock split $(LOCK_WHOLE)
 	python -m tools.dvc_lint --fix
 
-push: $(INSTALLED) ## Check the remote, then push data, models and the run-cache to it
+# DVC never re-hashes a cache object: push verifies what it sends, pull what it receives
+# (fetched, checked, then checked out), and pull fails when the remote held none of it.
+push: $(INSTALLED) ## Check the remote, verify every object, then push data, models and the run-cache
 	python -m tools.remote check
 	python -m tools.run_cache record
+	python -m tools.outputs verify
 	dvc push --run-cache
 	python -m tools.run_cache push
 
-pull: $(INSTALLED) ## Check the remote, then pull data, models and the run-cache from it
+pull: $(INSTALLED) ## Check the remote, then fetch data, models and the run-cache, verify, check out
 	python -m tools.remote check
-	dvc pull --run-cache --allow-missing
+	@# dvc fetch fails when any object is missing at the remote (a project not pushed yet): what
+	@# arrived is checked instead, and only a remote holding none of it fails the pull.
+	dvc fetch --run-cache || echo "pull: dvc fetch did not get every object; checking what arrived" >&2
+	python -m tools.outputs fetched
+	dvc checkout --allow-missing
 	python -m tools.run_cache pull
 
 # Experiments shared through the Git remote `origin` (refs) and the DVC remote (outputs, run-cache).

@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import ast
 import io
+import json
 import re
 import sys
 from collections.abc import Iterable, Mapping
@@ -35,6 +36,8 @@ from typing import Any
 
 from packaging.requirements import Requirement
 from ruamel.yaml import YAML
+
+from stages.core.params import ParamsError, find_section, read_params_file
 
 PACKAGE = "stages"
 # The project-agnostic package inside PACKAGE: not a project.
@@ -49,6 +52,8 @@ PINS_DIR = "requirements"
 MANAGED_PREFIXES = (f"{PACKAGE}/", f"{PINS_DIR}/")
 # The data a stage module reads from a path its params name, which its stage must declare as a
 # dependency through that param (DVC interpolates it), so that the two cannot disagree.
+# A params value dvc.yaml interpolates: `${ingest.source}`.
+INTERPOLATION = re.compile(r"\$\{\s*([A-Za-z0-9_.-]+)\s*\}")
 PARAM_DEPS = {f"{PACKAGE}.ingest": "${ingest.source}"}
 
 
@@ -367,6 +372,25 @@ def sections_read(pipeline: Mapping[str, Any], sources: Mapping[str, str]) -> se
     return read
 
 
+def absent_params(stages: Mapping[str, Any], params: Mapping[str, Any]) -> list[str]:
+    """Problems: each params key a stage declares, or dvc.yaml interpolates (`${key}`), that
+    params.yaml lacks. DVC would delete the stage's outputs, Git-tracked metrics included,
+    before its command fails on the missing section."""
+    problems = []
+    for name, stage in stages.items():
+        keys = declared_params(stage.get("params", []) or [])
+        keys += INTERPOLATION.findall(json.dumps(stage, default=str))
+        for key in sorted(set(keys)):
+            try:
+                find_section(params, key)
+            except ParamsError as error:
+                problems.append(
+                    f"stage '{name}': params '{key}' is not in {PARAMS_FILE} ({error}): restore "
+                    f"it (git diff {PARAMS_FILE}) or remove it from the stage"
+                )
+    return problems
+
+
 def check_pipeline(
     pipeline: Mapping[str, Any], sources: Mapping[str, str], params: Mapping[str, Any] | None = None
 ) -> list[str]:
@@ -380,6 +404,7 @@ def check_pipeline(
         for problem in check_stage(name, stage, sources, projects)
     ]
     if params is not None:
+        problems += absent_params(stages, params)
         for path in unread_sections(params, sections_read(pipeline, sources)):
             problems.append(
                 f"{PARAMS_FILE}: section '{path}' is read by no stage: delete it, or load it in "
@@ -467,9 +492,24 @@ def main(argv: list[str] | None = None, root: Path = Path()) -> int:
     """Lint (or with --fix, first rewrite) ``root``/dvc.yaml; print the problems; 1 if any."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fix", action="store_true", help="rewrite the module deps in dvc.yaml")
+    parser.add_argument(
+        "--params", action="store_true", help="only check that every declared params key exists"
+    )
     args = parser.parse_args(argv)
     sources = read_sources(root)
     pipeline_file = root / PIPELINE_FILE
+    try:
+        # Both files parsed first: a syntax error is one line naming file, line and column.
+        pipeline = read_params_file(pipeline_file) or {}
+        params = read_params_file(root / PARAMS_FILE) or {}
+    except ParamsError as error:
+        print(error, file=sys.stderr)
+        return 1
+    if args.params:
+        absent = absent_params(pipeline.get("stages") or {}, params)
+        for problem in absent:
+            print(f"{PIPELINE_FILE}: {problem}", file=sys.stderr)
+        return 1 if absent else 0
     text = pipeline_file.read_text(encoding="utf-8")
     if args.fix:
         text, changed = fix_pipeline_text(text, sources)
@@ -478,7 +518,6 @@ def main(argv: list[str] | None = None, root: Path = Path()) -> int:
         print(f"{PIPELINE_FILE}: module deps rewritten for {len(changed)} stages {changed}")
     safe = YAML(typ="safe", pure=True)
     pipeline = safe.load(text)
-    params = safe.load((root / PARAMS_FILE).read_text(encoding="utf-8")) or {}
     problems = check_pipeline(pipeline, sources, params)
     lock_file = root / LOCK_FILE
     lock_text = lock_file.read_text(encoding="utf-8") if lock_file.is_file() else ""

@@ -156,7 +156,7 @@ def _where_to_run(path: Path) -> str:
     except FileNotFoundError:
         return "run stages from the repository root, the directory that holds dvc.yaml"
     if root == Path.cwd():
-        return "the repository root has no params file: restore it (git checkout params.yaml)"
+        return f"the repository root has no {path.name}: restore it (git checkout {path.name})"
     return f"run stages from the repository root, the directory that holds dvc.yaml: cd {root}"
 
 

@@ -9,15 +9,20 @@ nothing.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import uuid
 from pathlib import Path
 
 import pytest
+from ruamel.yaml import YAML
 
 from tests.conftest import STAGES, Repo, output_digests, ran_stages, run_make
 from tests.pipeline.s3_server import S3Server, free_port
+from tools.outputs import object_path
+
+MODEL = "models/late/model.skops"
 
 
 def make(repo: Repo, target: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -120,3 +125,99 @@ def test_broken_remote_fails_clearly_and_touches_nothing(
     assert expected in result.stderr, result.stderr
     assert output_digests(repo.root) == before
     assert repo.is_clean()
+
+
+def flip_bytes(path: Path) -> None:
+    """Corrupt a file in place as a failing disk would: bytes flipped; size, mode and mtime kept."""
+    stat = path.stat()
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.chmod(0o644)  # DVC's cache objects are read-only
+    path.write_bytes(bytes(data))
+    path.chmod(stat.st_mode)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+
+def model_object(repo: Repo) -> str:
+    """The cache object name of late's model, as dvc.lock records it."""
+    lock = YAML(typ="safe").load(repo.root / "dvc.lock")
+    (out,) = [o for o in lock["stages"]["late-train"]["outs"] if o["path"] == MODEL]
+    return out["md5"]
+
+
+def test_push_refuses_a_corrupted_cache_object_and_sends_nothing(
+    pushed: tuple[Repo, str], s3_server: S3Server, tmp_path: Path
+) -> None:
+    origin, _ = pushed
+    repo = Repo(tmp_path / "repo")
+    shutil.copytree(origin.root, repo.root, symlinks=True)
+    bucket = f"fresh-{uuid.uuid4().hex[:12]}"
+    s3_server.client().create_bucket(Bucket=bucket)
+    point_at(repo, bucket)
+    value = model_object(repo)
+    # DVC trusts its state database (inode, size, mtime) once it has hashed a file: the state a
+    # repository is in after any dvc command.
+    assert json.loads(repo.run("dvc", "status", "--json").stdout) == {}
+    flip_bytes(repo.root / object_path(value))
+    assert json.loads(repo.run("dvc", "status", "--json").stdout) == {}  # DVC sees nothing
+    result = make(repo, "push", s3_server.env())
+    assert result.returncode != 0, result.stdout + result.stderr
+    assert (
+        f"outputs: {MODEL}: the cache object {object_path(value)} is corrupted: its bytes hash to "
+    ) in result.stderr
+    assert "nothing pushed; rm it, then dvc commit --force late-train" in result.stderr
+    assert s3_server.client().list_objects_v2(Bucket=bucket).get("KeyCount", 0) == 0
+
+
+def copy_bucket(s3_server: S3Server, source: str) -> str:
+    """A new bucket holding a copy of every object of `source`."""
+    client = s3_server.client()
+    bucket = f"copy-{uuid.uuid4().hex[:12]}"
+    client.create_bucket(Bucket=bucket)
+    for item in client.list_objects_v2(Bucket=source).get("Contents", []):
+        client.copy_object(
+            Bucket=bucket, Key=item["Key"], CopySource={"Bucket": source, "Key": item["Key"]}
+        )
+    return bucket
+
+
+def test_pull_refuses_a_corrupted_remote_object_and_does_not_check_it_out(
+    pushed: tuple[Repo, str], s3_server: S3Server, tmp_path: Path
+) -> None:
+    origin, bucket = pushed
+    bad = copy_bucket(s3_server, bucket)
+    value = model_object(origin)
+    key = f"dvc/files/md5/{value[:2]}/{value[2:]}"
+    client = s3_server.client()
+    data = bytearray(client.get_object(Bucket=bad, Key=key)["Body"].read())
+    data[len(data) // 2] ^= 0xFF
+    client.put_object(Bucket=bad, Key=key, Body=bytes(data))
+    teammate = clone(origin.root, tmp_path / "teammate")
+    point_at(teammate, bad)
+    result = make(teammate, "pull", s3_server.env())
+    assert result.returncode != 0
+    assert (
+        f"outputs: {MODEL}: the object {value} arrived corrupted: its bytes hash to "
+        in result.stderr
+    )
+    assert "removed from the cache, not checked out" in result.stderr
+    assert not (teammate.root / MODEL).exists()
+    assert not (teammate.root / object_path(value)).exists()
+
+
+def test_pull_from_an_empty_bucket_says_the_remote_holds_nothing(
+    pushed: tuple[Repo, str], s3_server: S3Server, tmp_path: Path
+) -> None:
+    origin, _ = pushed
+    empty = f"empty-{uuid.uuid4().hex[:12]}"
+    s3_server.client().create_bucket(Bucket=empty)
+    teammate = clone(origin.root, tmp_path / "teammate")
+    point_at(teammate, empty)
+    result = make(teammate, "pull", s3_server.env())
+    assert result.returncode != 0
+    assert "outputs: the remote 'storage' holds none of the " in result.stderr, result.stderr
+    assert (
+        "nothing was pulled; check its url (dvc remote list: a wrong bucket or prefix?)"
+        in result.stderr
+    )
+    assert teammate.is_clean()
