@@ -15,6 +15,7 @@ from ruamel.yaml import YAML
 
 from tests.conftest import REPO_ROOT
 from tools.dvc_lint import (
+    absent_params,
     check_pipeline,
     fix_pipeline_text,
     imported_libraries,
@@ -308,3 +309,60 @@ def test_ingest_must_declare_the_source_its_param_names() -> None:
         "stage 'ingest': reads the data ${ingest.source} names but does not declare it: add "
         "'${ingest.source}' to its deps"
     ]
+
+
+def test_a_declared_params_key_params_yaml_lacks_is_caught() -> None:
+    params = copy.deepcopy(PARAMS)
+    del params["late"]["evaluate"]
+    problems = check_pipeline(PIPELINE, SOURCES, params)
+    assert (
+        "stage 'late-evaluate': params 'late.evaluate' is not in params.yaml (missing section "
+        "'late.evaluate'"
+    ) in "\n".join(problems)
+    assert all("late.evaluate" in p for p in problems)
+
+
+def test_an_interpolated_params_key_params_yaml_lacks_is_caught() -> None:
+    params = copy.deepcopy(PARAMS)
+    del params["ingest"]["source"]
+    assert absent_params(PIPELINE["stages"], params) == [
+        "stage 'ingest': params 'ingest.source' is not in params.yaml (missing section "
+        "'ingest.source' (did you mean 'seed'?)): restore it (git diff params.yaml) or remove it "
+        "from the stage"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("file", "text", "message"),
+    [
+        (
+            "params.yaml",
+            "ingest:\n  source: [a\n",
+            "params.yaml: invalid YAML at line 3, column 1: expected ',' or ']', but got '<stream end>'",
+        ),
+        (
+            "params.yaml",
+            "ingest:\n\tsource: x\n",
+            "params.yaml: invalid YAML at line 2, column 1: found character '\\t' that cannot start any token",
+        ),
+        (
+            "dvc.yaml",
+            "stages:\n  a: 1\n  a: 2\n",
+            'dvc.yaml: invalid YAML at line 3, column 3: found duplicate key "a" with value "2" (original value: "1")',
+        ),
+        ("dvc.yaml", None, "dvc.yaml: file not found; check the path"),
+    ],
+)
+def test_a_yaml_file_that_does_not_parse_is_one_line(
+    tmp_path: Path, file: str, text: str | None, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.copy(REPO_ROOT / "params.yaml", tmp_path / "params.yaml")
+    (tmp_path / "dvc.yaml").write_text(PIPELINE_TEXT)
+    if text is None:
+        (tmp_path / file).unlink()
+    else:
+        (tmp_path / file).write_text(text)
+    assert main([], root=tmp_path) == 1
+    assert main(["--params"], root=tmp_path) == 1
+    err = capsys.readouterr().err
+    assert err == f"{tmp_path / message.split(':')[0]}:{message.split(':', 1)[1]}\n" * 2

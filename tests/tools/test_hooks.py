@@ -1,7 +1,8 @@
 """The local pre-commit hooks on a real `git commit` in a copy of the project: a commit carrying
 a credential (DVC's remote secret written without `--local`) is refused, naming the file and the
-fix, and the same secret kept with `--local` commits; a notebook replacing a stage function is
-refused, one saved with outputs from make lab commits stripped."""
+fix, and the same secret kept with `--local` commits; a params.yaml that does not parse is one
+line; a notebook replacing a stage function is refused, one saved with outputs from make lab
+commits stripped."""
 
 from __future__ import annotations
 
@@ -99,3 +100,13 @@ def test_a_notebook_saved_with_outputs_commits_stripped(hooked: Repo) -> None:
     assert committed["cells"][-1]["outputs"] == []
     check = hooked.run("python", "-m", "tools.notebook_lint", check=False)
     assert check.returncode == 0, check.stderr  # the working file keeps its outputs: fine
+
+
+def test_a_params_file_that_does_not_parse_is_refused_in_one_line(hooked: Repo) -> None:
+    path = hooked.root / "params.yaml"
+    path.write_text(path.read_text().replace("  sample_frac:", "\tsample_frac:", 1))
+    code, output = commit(hooked, "params.yaml")
+    assert code != 0
+    assert "params.yaml: invalid YAML at line " in output
+    assert "found character '\\t' that cannot start any token" in output
+    assert "Traceback" not in output
