@@ -11,16 +11,20 @@ its package to the import contracts in ``.importlinter``.
 
 A name that is not a lowercase Python identifier, or that is already a project, a module of
 ``stages``, the core, a params section or a folder a project would use, is refused with one line,
-and nothing is written. Everything is computed before the first file is written.
+and nothing is written. Everything is computed before the first file is written, and written
+into a staging folder first, then moved in: a failure half-way (a full disk) changes nothing.
 """
 
 from __future__ import annotations
 
 import io
 import keyword
+import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from string import Template
 
@@ -32,6 +36,8 @@ TEMPLATE_DIR = Path(__file__).parent / "project_template"
 # Where each folder of the template goes, for a project called ``name``.
 DESTINATIONS = {"stages": "stages/{name}", "tests": "tests/{name}", "notebooks": "notebooks/{name}"}
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+# Longer names make paths (and DVC stage names) no one types; far below any file system's limit.
+MAX_NAME = 40
 # The folders a project owns, which must not exist yet.
 PROJECT_FOLDERS = ("stages", "tests", "notebooks", "data", "models", "metrics")
 IMPORT_CONTRACTS = ".importlinter"
@@ -67,6 +73,8 @@ class ProjectError(Exception):
 
 def refusal(name: str, root: Path) -> str | None:
     """Why ``name`` cannot be a new project in the repository at ``root``, or None."""
+    if len(name) > MAX_NAME:
+        return f"'{name[:20]}...' is {len(name)} characters long: use at most {MAX_NAME}"
     if not NAME_PATTERN.match(name) or keyword.iskeyword(name):
         return (
             f"'{name}' is not a valid project name: use a lowercase Python identifier (letters, "
@@ -208,13 +216,50 @@ def planned_changes(name: str, root: Path) -> dict[str, str]:
     return {**files, "dvc.yaml": pipeline, "params.yaml": params, IMPORT_CONTRACTS: contracts}
 
 
+def _write_tree(files: dict[str, str], staging: Path) -> None:
+    """Write every file under ``staging`` at its path in the repository."""
+    for path, text in files.items():
+        target = staging / path
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+        except OSError as error:
+            # A failed write names no file: name the one of the repository it was for.
+            raise OSError(error.errno, error.strerror, path) from None
+
+
 def create_project(name: str, root: Path) -> list[str]:
-    """Write the project ``name`` into the repository at ``root``; the paths written."""
+    """Write the project ``name`` into the repository at ``root``; the paths written.
+
+    All or nothing: every file is first written into a staging folder inside the repository (the
+    same file system, so the moves below are renames); only then are the project's new folders
+    moved in and the three shared files replaced. A failure while staging (a full disk) leaves
+    the repository as it was; one while moving in undoes the moves already made."""
     changes = planned_changes(name, root)
-    for path, text in changes.items():
-        target = root / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text)
+    shared = {path: text for path, text in changes.items() if (root / path).exists()}
+    new = {path: text for path, text in changes.items() if path not in shared}
+    # The folders to move in whole: stages/<name>, tests/<name>, notebooks/<name>.
+    folders = sorted({"/".join(Path(path).parts[:2]) for path in new})
+    staging = Path(tempfile.mkdtemp(prefix=f".project-{name}-", dir=root))
+    moved: list[Path] = []
+    originals = {path: (root / path).read_bytes() for path in shared}
+    try:
+        _write_tree(changes, staging)
+        for folder in folders:
+            (root / folder).parent.mkdir(parents=True, exist_ok=True)
+            (staging / folder).rename(root / folder)
+            moved.append(root / folder)
+        for path in shared:
+            os.replace(staging / path, root / path)
+    except BaseException:
+        for folder in moved:
+            shutil.rmtree(folder, ignore_errors=True)
+        for path, data in originals.items():
+            if (root / path).read_bytes() != data:
+                (root / path).write_bytes(data)
+        raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return sorted(changes)
 
 
@@ -228,6 +273,14 @@ def main(argv: list[str], root: Path = Path()) -> int:
         written = create_project(name, root)
     except ProjectError as error:
         print(f"ERROR: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:
+        where = f" ({error.filename})" if error.filename else ""
+        print(
+            f"ERROR: project '{name}' could not be written: {error.strerror or error}{where}; "
+            "nothing was changed (free space, then run make project again)",
+            file=sys.stderr,
+        )
         return 1
     print(f"project '{name}': wrote {len(written)} files; next:")
     print(f"  make check && make repro P={name} && make test P={name}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -55,6 +56,44 @@ def test_a_refused_name_says_why_and_changes_nothing(
     assert main([name], root=copy) == 1
     error = capsys.readouterr().err
     assert error.startswith(f"ERROR: {message}") and error.count("\n") == 1
+    assert tree_hashes(copy) == before
+
+
+def _limit_file_size() -> None:
+    """In the child: no file may grow past 8,000 bytes (the skeleton's files are smaller,
+    dvc.yaml is larger), so writing fails half-way as on a full disk. Python ignores SIGXFSZ:
+    the write raises OSError (EFBIG)."""
+    resource.setrlimit(resource.RLIMIT_FSIZE, (8000, 8000))
+
+
+def test_a_failure_half_way_changes_nothing_and_the_retry_succeeds(
+    copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = tree_hashes(copy)
+    result = subprocess.run(
+        [sys.executable, "-m", "tools.new_project", NAME],
+        cwd=copy, preexec_fn=_limit_file_size, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.startswith(
+        f"ERROR: project '{NAME}' could not be written: File too large (dvc.yaml); "
+    )
+    assert result.stderr.endswith("nothing was changed (free space, then run make project again)\n")
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert tree_hashes(copy) == before
+    assert not list(copy.glob(".project-*"))
+    assert not (copy / "stages" / NAME).exists()
+    assert main([NAME], root=copy) == 0
+    assert (copy / "stages" / NAME / "train.py").is_file()
+
+
+def test_a_name_too_long_for_any_path_is_one_line(
+    copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = tree_hashes(copy)
+    assert main(["x" * 300], root=copy) == 1
+    error = capsys.readouterr().err
+    assert error == "ERROR: 'xxxxxxxxxxxxxxxxxxxx...' is 300 characters long: use at most 40\n"
     assert tree_hashes(copy) == before
 
 
