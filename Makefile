@@ -14,7 +14,7 @@ export PATH := $(BIN):$(PATH)
 P ?=
 PROJECTS := $(sort $(filter-out core,$(notdir $(patsubst %/__init__.py,%,$(wildcard stages/*/__init__.py)))))
 ifneq ($(P),)
-ifeq ($(filter $(P),$(PROJECTS)),)
+ifneq ($(words $(P))$(filter $(P),$(PROJECTS)),1$(P))
 $(error P=$(P) is not a project; the projects are: $(PROJECTS))
 endif
 endif
@@ -85,24 +85,28 @@ check: $(INSTALLED) ## Check import contracts, dvc.yaml against the code and par
 fix: $(INSTALLED) ## Rewrite the module deps of every stage in dvc.yaml from the code
 	python -m tools.dvc_lint --fix
 
+# Variables reach recipes as environment variables ("$$NAME"), never spliced into the shell's
+# text: a value holding quotes, `;` or `$$(...)` stays one argument (make passes command-line
+# variables to recipes in their environment).
 project: $(INSTALLED) ## Start a research project: make project NAME=<name> (a skeleton that runs)
-	@test -n "$(NAME)" || { echo "usage: make project NAME=<name>" >&2; exit 2; }
-	python -m tools.new_project $(NAME)
+	@test -n "$$NAME" || { echo "usage: make project NAME=<name>" >&2; exit 2; }
+	python -m tools.new_project "$$NAME"
 
 # A team's own data enters as DVC's import-url: its hash is committed in data/source/<NAME>.dvc
 # and `dvc update` takes the next version from the same origin (docs/data.md).
-DATA_NAME_OK = $(shell echo '$(NAME)' | grep -Eqx '[A-Za-z0-9][A-Za-z0-9_.-]*' && echo ok)
+DATA_NAME_CHECK = printf '%s' "$$NAME" | grep -Eqx '[A-Za-z0-9][A-Za-z0-9_.-]*' || { echo "NAME=$$NAME: use letters, digits, '.', '_' or '-' (it names data/source/<NAME>)" >&2; exit 2; }
 data-import: $(INSTALLED) ## Bring a dataset in: make data-import URL=<dir or s3://bucket/prefix> NAME=<name>
-	@test -n "$(URL)" -a -n "$(NAME)" || { echo "usage: make data-import URL=<local dir or s3://bucket/prefix> NAME=<name>" >&2; exit 2; }
-	@test -n "$(DATA_NAME_OK)" || { echo "NAME=$(NAME): use letters, digits, '.', '_' or '-' (it names data/source/<NAME>)" >&2; exit 2; }
-	@test ! -e data/source/$(NAME).dvc || { echo "data/source/$(NAME).dvc exists: take a new version with make data-update NAME=$(NAME)" >&2; exit 2; }
-	dvc import-url '$(URL)' data/source/$(NAME)
-	@echo "next: set ingest.source: data/source/$(NAME) in params.yaml (or a project's own stage's dep), then git add data/source/$(NAME).dvc"
+	@test -n "$$URL" -a -n "$$NAME" || { echo "usage: make data-import URL=<local dir or s3://bucket/prefix> NAME=<name>" >&2; exit 2; }
+	@$(DATA_NAME_CHECK)
+	@test ! -e "data/source/$$NAME.dvc" || { echo "data/source/$$NAME.dvc exists: take a new version with make data-update NAME=$$NAME" >&2; exit 2; }
+	dvc import-url "$$URL" "data/source/$$NAME"
+	@echo "next: set ingest.source: data/source/$$NAME in params.yaml (or a project's own stage's dep), then git add data/source/$$NAME.dvc"
 
 data-update: $(INSTALLED) ## Take the new version of imported data at its origin: make data-update NAME=<name>
-	@test -n "$(NAME)" || { echo "usage: make data-update NAME=<name> (a data/source/<name>.dvc of make data-import)" >&2; exit 2; }
-	@test -f data/source/$(NAME).dvc || { echo "data/source/$(NAME).dvc not found: bring the data in first with make data-import URL=... NAME=$(NAME)" >&2; exit 2; }
-	dvc update data/source/$(NAME).dvc
+	@test -n "$$NAME" || { echo "usage: make data-update NAME=<name> (a data/source/<name>.dvc of make data-import)" >&2; exit 2; }
+	@$(DATA_NAME_CHECK)
+	@test -f "data/source/$$NAME.dvc" || { echo "data/source/$$NAME.dvc not found: bring the data in first with make data-import URL=... NAME=$$NAME" >&2; exit 2; }
+	dvc update "data/source/$$NAME.dvc"
 
 lint: $(INSTALLED) ## Check code style with ruff
 	ruff check .
@@ -142,26 +146,26 @@ pull: $(INSTALLED) ## Check the remote, then fetch data, models and the run-cach
 
 # Experiments shared through the Git remote `origin` (refs) and the DVC remote (outputs, run-cache).
 exp-push: $(INSTALLED) ## Share experiment EXP=<name>: Git refs to origin, outputs to the DVC remote
-	@test -n "$(EXP)" || { echo "usage: make exp-push EXP=<name> (dvc exp show lists them)" >&2; exit 2; }
+	@test -n "$$EXP" || { echo "usage: make exp-push EXP=<name> (dvc exp show lists them)" >&2; exit 2; }
 	python -m tools.remote check
-	dvc exp push --run-cache origin $(EXP)
+	dvc exp push --run-cache origin "$$EXP"
 
 exp-pull: $(INSTALLED) ## Fetch the experiments pushed on this commit (EXP=<name>: only that one)
 	python -m tools.remote check
-	dvc exp pull --run-cache origin $(EXP)
+	dvc exp pull --run-cache origin $${EXP:+"$$EXP"}
 
 # The model registry (GTO tags, pushed to origin): docs/registry.md.
 register: $(INSTALLED) ## Register project P's model as the version its card names: make register P=late
-	@test -n "$(P)" || { echo "usage: make register P=<project>" >&2; exit 2; }
-	python -m tools.registry register $(P)
+	@test -n "$$P" || { echo "usage: make register P=<project>" >&2; exit 2; }
+	python -m tools.registry register "$$P"
 
 promote: $(INSTALLED) ## Assign STAGE to VERSION of P's model: make promote P=late VERSION=v1.0.0 STAGE=prod
-	@test -n "$(P)" -a -n "$(VERSION)" -a -n "$(STAGE)" || { echo "usage: make promote P=<project> VERSION=v<x.y.z> STAGE=<dev|prod>" >&2; exit 2; }
-	python -m tools.registry assign $(P) $(VERSION) $(STAGE)
+	@test -n "$$P" -a -n "$$VERSION" -a -n "$$STAGE" || { echo "usage: make promote P=<project> VERSION=v<x.y.z> STAGE=<dev|prod>" >&2; exit 2; }
+	python -m tools.registry assign "$$P" "$$VERSION" "$$STAGE"
 
 # BASE=<rev>: what report and gate compare the workspace with (default: the merge base with main).
 BASE ?=
-BASE_ARG = $(if $(BASE),--base '$(BASE)')
+BASE_ARG = $(if $(BASE),--base "$$BASE")
 
 report: $(INSTALLED) ## Write reports/report.md: params, metrics, gate and plots against BASE=<rev>
 	python -m tools.report $(BASE_ARG)
@@ -180,7 +184,8 @@ bench: $(INSTALLED) source-data ## Measure the edit loop, pipeline overhead, no-
 LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 lab: $(INSTALLED) ## Open the notebooks in JupyterLab (make repro first; ARGS= passes options)
-	jupyter lab notebooks/ $(LAB_ROOT) $(ARGS)
+	@# Unquoted on purpose: split into options, never parsed as shell (no `;`, no `$$(...)`).
+	jupyter lab notebooks/ $(LAB_ROOT) $$ARGS
 
 clean: ## Remove .venv and caches (not data: use dvc gc for that)
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -92,3 +92,14 @@ def test_the_command_pattern_refuses_anything_but_make() -> None:
     assert not COMMAND.match("pip install -r requirements.lock")
     assert not COMMAND.match("make gate && curl https://example.com")
     assert COMMAND.match('test -z "$AWS_ACCESS_KEY_ID" || make pull')
+
+
+def test_refs_reach_make_through_the_environment_never_the_script_text() -> None:
+    """A branch name is chosen by whoever opens the pull request: a `${{ ... }}` expression in a
+    `run:` script would splice it into the shell. The refs go through `env:` / `variables:`,
+    and the Makefile reads them from its environment (test_makefile: nothing is spliced)."""
+    for command in github_commands() + gitlab_commands():
+        assert "${{" not in command and "$CI_" not in command, command
+    workflow = load(GITHUB)
+    assert workflow["jobs"]["validate"]["env"]["BASE"] == "origin/${{ github.base_ref }}"
+    assert load(GITLAB)["validate"]["variables"]["BASE"] == "$CI_MERGE_REQUEST_DIFF_BASE_SHA"

@@ -4,25 +4,37 @@ from __future__ import annotations
 
 import os
 import subprocess
+from pathlib import Path
 
-from tests.conftest import REPO_ROOT
+import pytest
+
+from tests.conftest import REPO_ROOT, run_make
+from tools.project_copy import copy_project
 
 
 def dry_run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["make", "-n", *args], cwd=REPO_ROOT, capture_output=True, text=True)
 
 
-def test_lab_passes_allow_root_as_root_and_extra_arguments_through() -> None:
-    result = dry_run("lab", "ARGS=--no-browser --port 8890")
+def test_lab_passes_allow_root_as_root_and_extra_arguments_through(tmp_path: Path) -> None:
+    """Run for real with a stand-in `jupyter` that prints the arguments it was given."""
+    (tmp_path / "bin").mkdir()
+    fake = tmp_path / "bin" / "jupyter"
+    fake.write_text('#!/bin/sh\nprintf "[%s]" "$@"\n')
+    fake.chmod(0o755)
+    result = subprocess.run(
+        ["make", "--no-print-directory", "-s", "lab", f"VENV={tmp_path}", "INSTALLED=",
+         "ARGS=--no-browser --port 8890"],
+        cwd=REPO_ROOT, capture_output=True, text=True, check=False,
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    (command,) = [line for line in result.stdout.splitlines() if line.startswith("jupyter lab")]
-    assert command.endswith("--no-browser --port 8890")
-    assert ("--allow-root" in command) == (os.geteuid() == 0)
+    root = "[--allow-root]" if os.geteuid() == 0 else ""
+    assert result.stdout == f"[lab][notebooks/]{root}[--no-browser][--port][8890]"
 
 
 def test_repro_and_test_narrow_to_a_project() -> None:
     repro = dry_run("repro", "P=late").stdout.splitlines()
-    assert "dvc repro --glob 'late-*'" in repro
+    assert any(line.startswith("dvc repro --glob 'late-*' || ") for line in repro)
     assert "dvc metrics show metrics/late/metrics.json metrics/late/data.json" in repro
     assert "pytest tests/daily" in dry_run("test", "P=daily").stdout.splitlines()
     unknown = dry_run("test", "P=weekly")
@@ -32,7 +44,67 @@ def test_repro_and_test_narrow_to_a_project() -> None:
 
 def test_project_needs_a_name_and_runs_the_scaffold() -> None:
     result = dry_run("project", "NAME=weekly")
-    assert "python -m tools.new_project weekly" in result.stdout.splitlines()
+    assert 'python -m tools.new_project "$NAME"' in result.stdout.splitlines()
     missing = subprocess.run(["make", "project"], cwd=REPO_ROOT, capture_output=True, text=True)
     assert missing.returncode != 0
     assert "usage: make project NAME=<name>" in missing.stderr
+
+
+def injection(marker: Path) -> str:
+    """A value that runs `touch marker` if a recipe splices it into its shell text."""
+    return f"x'\"; touch {marker}; echo $(touch {marker}) `touch {marker}` '"
+
+
+VARIABLES = [
+    ("project", ["NAME"]),
+    ("data-import", ["URL", "NAME"]),
+    ("data-update", ["NAME"]),
+    ("gate", ["BASE"]),
+    ("report", ["BASE"]),
+    ("exp-push", ["EXP"]),
+    ("exp-pull", ["EXP"]),
+    ("register", ["P"]),
+    ("promote", ["P", "VERSION", "STAGE"]),
+    ("lab", ["ARGS"]),
+    ("repro", ["P"]),
+    ("test", ["P"]),
+]
+
+
+@pytest.mark.parametrize(("target", "names"), VARIABLES)
+def test_no_variable_is_spliced_into_a_recipe(
+    tmp_path: Path, target: str, names: list[str]
+) -> None:
+    """`make -n` prints each recipe's shell text: the value is never in it (recipes read it
+    from their environment, or make refuses it)."""
+    value = injection(tmp_path / "pwned")
+    result = dry_run(target, *(f"{name}={value}" for name in names))
+    assert "pwned" not in result.stdout
+
+
+@pytest.fixture(scope="module")
+def copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("makefile") / "repo"
+    copy_project(root)
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=root, check=True)
+    return root
+
+
+@pytest.mark.parametrize(
+    ("target", "names"),
+    [
+        ("project", ["NAME"]),
+        ("data-import", ["URL"]),
+        ("data-update", ["NAME"]),
+        ("gate", ["BASE"]),
+    ],
+)
+def test_a_hostile_value_runs_nothing(
+    copy: Path, tmp_path: Path, target: str, names: list[str]
+) -> None:
+    marker = tmp_path / "pwned"
+    values = {"NAME": "ok", **{name: injection(marker) for name in names}}
+    result = run_make(copy, target, *(f"{k}={v}" for k, v in values.items()))
+    assert result.returncode != 0
+    assert not marker.exists(), result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
