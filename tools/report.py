@@ -14,6 +14,7 @@ offline by vl-convert beside the report.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -120,17 +121,60 @@ def project_section(
     return "\n".join(parts)
 
 
-def render_plots(base: str, out_dir: Path, projects: set[str]) -> dict[str, dict[str, str]]:
+def plot_data_files(name: str, definition: dict) -> list[str]:
+    """The data files a declared plot draws: its `y` files, else the plot's own id as a path."""
+    y = definition.get("y")
+    if isinstance(y, dict):
+        return [str(file) for file in y]
+    return [name] if name.endswith((".json", ".csv", ".tsv", ".yaml")) else []
+
+
+def unreadable_workspace_plots(declared: dict[str, dict], root: Path = Path(".")) -> list[str]:
+    """Each declared plot's JSON data file in the workspace that does not parse, with why (DVC
+    draws the plot without that curve and says nothing in `--json` output but a log line)."""
+    problems = []
+    for name, definition in declared.items():
+        for file in plot_data_files(name, definition):
+            path = root / file
+            if not file.endswith(".json") or not path.is_file():
+                continue
+            try:
+                json.loads(path.read_text(encoding="utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError) as error:
+                problems.append(f"{file} (workspace): not valid JSON ({error})")
+    return problems
+
+
+def dvc_plot_errors(output: dict, files: set[str]) -> list[str]:
+    """The data `files` that `dvc plots diff --json` could not read, by revision. A file a
+    revision does not have (a new plot), or a revision with no such plot at all, is not an
+    error of the data."""
+    return [
+        f"{error.get('source')} ({error.get('rev')}): {error.get('msg') or error.get('type')}"
+        for error in output.get("errors") or []
+        if error.get("source") in files and error.get("type") != "FileNotFoundError"
+    ]
+
+
+def render_plots(
+    base: str, out_dir: Path, projects: set[str]
+) -> tuple[dict[str, dict[str, str]], list[str]]:
     """The declared plots of `projects`, base and workspace drawn together (`dvc plots diff`),
-    written as PNG to `out_dir`: project -> {file name: title}."""
+    written as PNG to `out_dir`: project -> {file name: title}; and every plot data file that
+    could not be read (of any project, in the workspace; of `projects`, at the base too)."""
     import vl_convert
 
     declared = declared_plots()
+    unreadable = unreadable_workspace_plots(declared)
     wanted = {name: d for name, d in declared.items() if plot_project(d) in projects}
     if not wanted:
-        return {}
+        return {}, unreadable
     # The short hash names the base in the plots' legends.
-    rendered = dvc_json("plots", "diff", base[:8], "--targets", *wanted).get("data", {})
+    output = dvc_json("plots", "diff", base[:8], "--targets", *wanted)
+    rendered = output.get("data", {})
+    # The workspace's are named above with the parse error; DVC adds the base's.
+    files = {file for name, d in wanted.items() for file in plot_data_files(name, d)}
+    unreadable += [e for e in dvc_plot_errors(output, files) if "(workspace)" not in e]
     images: dict[str, dict[str, str]] = {}
     for name, definition in wanted.items():
         for entry in rendered.get(name, []):
@@ -141,7 +185,7 @@ def render_plots(base: str, out_dir: Path, projects: set[str]) -> dict[str, dict
             with atomic_path(out_dir / file) as tmp:
                 tmp.write_bytes(png)
             images.setdefault(plot_project(definition), {})[file] = definition.get("title", name)
-    return images
+    return images, unreadable
 
 
 def source_files(metrics: list[Change]) -> tuple[dict[str, dict], dict[str, dict]]:
@@ -208,8 +252,9 @@ def data_section(metrics: list[Change], rules: list[Rule]) -> str:
     return "\n".join(parts)
 
 
-def build_report(base: str, base_label: str, out_dir: Path) -> str:
-    """The report's Markdown (and its PNG images, written to `out_dir`)."""
+def build_report(base: str, base_label: str, out_dir: Path) -> tuple[str, list[str]]:
+    """The report's Markdown (and its PNG images, written to `out_dir`), and the plot data
+    files that could not be read."""
     params, metrics = read_params(base), read_metrics(base)
     try:
         rules = read_rules()
@@ -227,13 +272,16 @@ def build_report(base: str, base_label: str, out_dir: Path) -> str:
     changed = {p for p in projects if any(c.project == p for c in params)} | {
         c.project for c in metrics if c.old != c.new
     }
-    images = render_plots(base, out_dir, changed)
+    images, unreadable = render_plots(base, out_dir, changed)
     head = [
         f"# Models: workspace against {base_label} (`{base[:8]}`)",
         "",
         f"Gate (`make gate`): {gate_line}.",
         "",
     ]
+    if unreadable:
+        head += ["**Plot data that could not be read** (its curves are missing below):", ""]
+        head += [f"- `{problem}`" for problem in unreadable] + [""]
     head += [data_section(metrics, rules)]
     shared = [c for c in params if c.project not in projects]
     if shared:
@@ -241,11 +289,12 @@ def build_report(base: str, base_label: str, out_dir: Path) -> str:
     # Projects a change touched come first: they are what the reader is looking for.
     ordered = sorted(projects, key=lambda p: (p not in changed, p))
     sections = [project_section(p, params, metrics, verdicts, images.get(p, {})) for p in ordered]
-    return "\n".join(head + sections)
+    return "\n".join(head + sections), unreadable
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Write the report; exit 2 with one line when it cannot be built."""
+    """Write the report; exit 2 with one line when it cannot be built, 1 when it was built but
+    some plot data could not be read (named)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", help="revision to compare with (default: merge base with main)")
     parser.add_argument("--out", type=Path, default=REPORT_DIR, help="folder of the report")
@@ -253,13 +302,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         base = resolve(args.base) if args.base else default_base()
         args.out.mkdir(parents=True, exist_ok=True)
-        text = build_report(base, args.base or "the merge base with main", args.out)
+        text, unreadable = build_report(base, args.base or "the merge base with main", args.out)
     except CompareError as error:
         print(f"report: {error}", file=sys.stderr)
         return 2
     with atomic_path(args.out / "report.md") as tmp:
         tmp.write_text(text, encoding="utf-8")
     print(f"wrote {args.out / 'report.md'}", file=sys.stderr)
+    if unreadable:
+        # The report is written (it says the same at its top), but a plot lacks a curve.
+        print(f"report: plot data could not be read: {'; '.join(unreadable)}", file=sys.stderr)
+        return 1
     return 0
 
 

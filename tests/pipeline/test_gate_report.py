@@ -173,3 +173,23 @@ def test_a_base_holding_none_of_the_metrics_fails_unless_allowed(gated: Repo) ->
     report = (gated.root / "reports" / "report.md").read_text()
     assert report_run.returncode == 0, report_run.stderr
     assert f"Gate (`make gate`): **fails**: `{bare[:8]}` holds none of the 5 guarded" in report
+
+
+def test_a_plot_data_file_that_does_not_parse_is_named_by_the_report(gated: Repo) -> None:
+    _committed(gated)
+    plot = gated.root / "metrics" / "late" / "plots" / "test" / "roc.json"
+    plot.write_text('{"roc": [')
+    gated.set_params({"late.train": {"seed": 7}})  # a change, so late's plots are drawn
+    try:
+        result = run_make(gated.root, "report", "BASE=HEAD")
+        report = (gated.root / "reports" / "report.md").read_text()
+    finally:
+        gated.run("git", "checkout", "--", ".")
+    assert result.returncode != 0
+    (line,) = [line for line in result.stderr.splitlines() if line.startswith("report: ")]
+    assert line.startswith(
+        "report: plot data could not be read: metrics/late/plots/test/roc.json (workspace): not "
+        "valid JSON (Expecting value: line 1 column 10"
+    )
+    assert "**Plot data that could not be read** (its curves are missing below):" in report
+    assert "- `metrics/late/plots/test/roc.json (workspace): not valid JSON" in report

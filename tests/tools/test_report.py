@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from tools.compare import Change
 from tools.gate import Rule, judge
-from tools.report import metrics_table, params_table, plot_project, project_section
+from tools.report import (
+    dvc_plot_errors,
+    metrics_table,
+    params_table,
+    plot_project,
+    project_section,
+    unreadable_workspace_plots,
+)
 
 AUC = "metrics/late/metrics.json:test.roc_auc"
 
@@ -50,3 +59,31 @@ def test_a_section_lists_changed_params_moved_metrics_the_gate_and_plots() -> No
     assert "<details><summary>1 metrics unchanged</summary>" in section
     assert "**FAIL**: worse by 0.06" in section
     assert "![ROC curve](late-roc.png)" in section
+
+
+def test_a_plot_data_file_that_does_not_parse_is_named(tmp_path: Path) -> None:
+    declared = {
+        "late-roc": {"y": {"m/valid/roc.json": "tpr", "m/test/roc.json": "tpr"}},
+        "m/other.json": {"x": "a"},
+    }
+    (tmp_path / "m" / "valid").mkdir(parents=True)
+    (tmp_path / "m" / "valid" / "roc.json").write_text('[{"fpr": 0, "tpr": 0}]')
+    (tmp_path / "m" / "other.json").write_text('{"roc": [')
+    # m/test/roc.json is absent: a plot not drawn yet is not an unreadable file.
+    assert unreadable_workspace_plots(declared, tmp_path) == [
+        "m/other.json (workspace): not valid JSON (Expecting value: line 1 column 10 (char 9))"
+    ]
+
+
+def test_dvc_plot_errors_name_file_and_revision_but_not_a_file_a_revision_lacks() -> None:
+    output = {
+        "errors": [
+            {"rev": "abc12345", "source": "m/roc.json", "type": "JSONFileCorruptedError",
+             "msg": "unable to read: 'm/roc.json', JSON file structure is corrupted"},
+            {"rev": "abc12345", "source": "m/new.json", "type": "FileNotFoundError", "msg": ""},
+            {"rev": "abc12345", "source": "late-roc", "type": "DvcException", "msg": "type"},
+        ]
+    }  # fmt: skip
+    assert dvc_plot_errors(output, {"m/roc.json", "m/new.json"}) == [
+        "m/roc.json (abc12345): unable to read: 'm/roc.json', JSON file structure is corrupted"
+    ]
