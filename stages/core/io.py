@@ -140,6 +140,27 @@ def read_table(path: Path, schema: TableSchema) -> pd.DataFrame:
     return check_table(frame, schema, str(path))
 
 
+def _refuse_duplicated_columns(
+    handle: BinaryIO | Path, source: str, compression: str | None
+) -> None:
+    """StageError when the CSV's header names a column twice: pandas would rename the second
+    copy (`carrier.1`) and every reader would use the first without a word. A handle is
+    rewound after its header is read."""
+    header = pd.read_csv(
+        handle, compression=compression, header=None, nrows=1, dtype=str, keep_default_na=False
+    )
+    if not isinstance(handle, Path):
+        handle.seek(0)
+    names = [str(name) for name in header.iloc[0]] if len(header) else []
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        counts = ", ".join(f"'{name}' ({names.count(name)} times)" for name in repeated)
+        raise StageError(
+            f"{source}: the header names a column more than once: {counts}; keep one of each "
+            "(rename or drop the others)"
+        )
+
+
 def read_csv_as_strings(
     handle: BinaryIO | Path,
     source: str,
@@ -155,6 +176,7 @@ def read_csv_as_strings(
     that is not CSV.
     """
     try:
+        _refuse_duplicated_columns(handle, source, compression)
         reader = pd.read_csv(
             handle,
             compression=compression,

@@ -110,6 +110,31 @@ def _typed_parquet_batch(raw: pd.DataFrame, schema: TableSchema, source: str) ->
     return check_table(raw, schema, source, row_label="rows")
 
 
+def parquet_type_problem(arrow_type: pa.DataType, kind: str) -> str:
+    """Why a Parquet column of `arrow_type` cannot hold a contract column of `kind`; empty when
+    it can. Text is always accepted (parsed like a CSV's); nested and binary types never are:
+    pandas would hand their lists, structs or bytes to the model as unseen categories."""
+    if pa.types.is_dictionary(arrow_type):
+        arrow_type = arrow_type.value_type
+    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
+        return ""
+    if pa.types.is_null(arrow_type):
+        return ""
+    fits = {
+        "str": False,
+        "int": pa.types.is_integer(arrow_type) or pa.types.is_floating(arrow_type),
+        "float": pa.types.is_integer(arrow_type)
+        or pa.types.is_floating(arrow_type)
+        or pa.types.is_decimal(arrow_type),
+        "bool": pa.types.is_boolean(arrow_type),
+        "datetime": pa.types.is_timestamp(arrow_type),
+    }.get(kind, True)
+    if fits:
+        return ""
+    nested = " (a nested type)" if pa.types.is_nested(arrow_type) else ""
+    return f"is {arrow_type}{nested}, not {kind}: write it as a plain {kind} column"
+
+
 @contextmanager
 def _parquet_file(path: Path) -> Iterator[pq.ParquetFile]:
     """A Parquet file, opened by Python (so the audit test sees the read) and closed when the
@@ -155,6 +180,10 @@ def read_batches(path: Path, schema: TableSchema, chunk_rows: int) -> Iterator[p
             missing = [name for name in schema if name not in names]
             if missing:
                 raise SchemaError(f"{path}: missing columns {missing}; found {names}")
+            for name, column in schema.items():
+                problem = parquet_type_problem(parquet.schema_arrow.field(name).type, column.kind)
+                if problem:
+                    raise SchemaError(f"{path}: column '{name}' {problem}")
             for batch in parquet.iter_batches(batch_size=chunk_rows, columns=list(schema)):
                 raw = batch.to_pandas()
                 raw.index = pd.RangeIndex(rows, rows + len(raw), name="row")

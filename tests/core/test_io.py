@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import stat
 from pathlib import Path
 
@@ -10,7 +11,13 @@ import pandas as pd
 import pytest
 
 from stages.core.errors import StageError
-from stages.core.io import read_table, to_json_bytes, write_json, write_parquet_dir
+from stages.core.io import (
+    read_csv_as_strings,
+    read_table,
+    to_json_bytes,
+    write_json,
+    write_parquet_dir,
+)
 from stages.core.tables import Column, SchemaError
 
 
@@ -87,3 +94,24 @@ def test_an_output_that_cannot_be_written_is_one_line_naming_it(tmp_path: Path) 
     (tmp_path / "out.json").mkdir()
     with pytest.raises(StageError, match=r"out\.json: is a directory"):
         write_json(tmp_path / "out.json", {"a": 1})
+
+
+def test_a_csv_header_naming_a_column_twice_is_refused_for_paths_and_handles(tmp_path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("a,b,a,b,c\n1,2,3,4,5\n")
+    message = (
+        "t.csv: the header names a column more than once: 'a' (2 times), 'b' (2 times); keep "
+        "one of each (rename or drop the others)"
+    )
+    with pytest.raises(StageError, match=re.escape(message)):
+        list(read_csv_as_strings(path, "t.csv"))
+    with path.open("rb") as handle, pytest.raises(StageError, match=re.escape(message)):
+        list(read_csv_as_strings(handle, "t.csv", compression=None))
+
+
+def test_a_handle_is_read_whole_after_its_header_is_checked(tmp_path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("a,b\n1,2\n3,4\n")
+    with path.open("rb") as handle:
+        (frame,) = read_csv_as_strings(handle, "t.csv", compression=None)
+    assert frame.to_dict("list") == {"a": ["1", "3"], "b": ["2", "4"]}

@@ -344,6 +344,56 @@ def test_unreadable_input_stops_cleanly(
     assert not (project / "out.csv").exists()
 
 
+@pytest.mark.parametrize(
+    ("column", "values", "says"),
+    [
+        (
+            "carrier",
+            lambda n: [["UA"]] * n,
+            "column 'carrier' is list<element: string> (a nested type), not str",
+        ),
+        (
+            "origin",
+            lambda n: [{"code": "JFK"}] * n,
+            "column 'origin' is struct<code: string> (a nested type), not str",
+        ),
+        ("carrier", lambda n: [b"UA"] * n, "column 'carrier' is binary, not str"),
+        (
+            "distance",
+            lambda n: [[1.0]] * n,
+            "column 'distance' is list<element: double> (a nested type), not float",
+        ),
+    ],
+)
+def test_a_parquet_column_of_the_wrong_type_is_refused_not_scored_as_unseen(
+    project: Path, tables: dict[str, pd.DataFrame], column: str, values, says: str
+) -> None:
+    flights = scheduled(tables["flights"]).head(20)
+    flights[column] = values(len(flights))
+    write_flights(project / "in.parquet", flights)
+    assert (
+        predict_fails("in.parquet")
+        == f"in.parquet: {says}: write it as a plain {says.rsplit(' ', 1)[-1]} column"
+    )
+    assert not (project / "out.csv").exists()
+
+
+def test_a_csv_naming_a_column_twice_is_refused(
+    project: Path, tables: dict[str, pd.DataFrame]
+) -> None:
+    flights = scheduled(tables["flights"]).head(20)
+    text = flights.to_csv(index=False)
+    header, rest = text.split("\n", 1)
+    (project / "in.csv").write_text(
+        f"{header},carrier\n" + "".join(f"{line},XX\n" for line in rest.splitlines())
+    )
+    assert predict_fails("in.csv") == (
+        "in.csv: the header names a column more than once: 'carrier' (2 times); keep one of each "
+        "(rename or drop the others)"
+    )
+    assert not (project / "out.csv").exists()
+
+
 def test_header_only_input_has_no_rows(project: Path, tables: dict[str, pd.DataFrame]) -> None:
     write_flights(project / "in.csv", scheduled(tables["flights"]).head(0))
     assert predict_fails("in.csv") == "in.csv: the table has no rows"
