@@ -170,5 +170,5 @@ def test_a_missing_params_file_says_where_to_run_from(
     ):
         load_params("alpha.boost", Boost)
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(ParamsError, match=r"the repository root has no params file"):
+    with pytest.raises(ParamsError, match=r"the repository root has no params.yaml: restore it"):
         load_params("alpha.boost", Boost)

@@ -85,7 +85,7 @@ def test_make_repro_for_one_project_runs_only_its_stages(repo: Repo) -> None:
     )
     assert dry.returncode == 0, dry.stderr
     (command,) = [line for line in dry.stdout.splitlines() if line.startswith("dvc repro")]
-    assert command == "dvc repro --glob 'daily-*'"
+    assert command.startswith("dvc repro --glob 'daily-*' || ")
     repo.set_params({"daily.train": {"seed": 7}, "late.train": {"seed": 7}})
     assert repo.repro("--glob", "daily-*") == ["daily-train", "daily-evaluate", "daily-card"]
     status = json.loads(repo.run("dvc", "status", "--json").stdout)
