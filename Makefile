@@ -10,11 +10,17 @@ INSTALLED := $(VENV)/.installed
 # DVC runs each stage's `python` from PATH: put the project's first.
 export PATH := $(BIN):$(PATH)
 
-# P=<project> narrows repro and test to one project (a sub-package of stages/ other than core).
+# P=<project> narrows repro and test to one project (a sub-package of stages/ other than core);
+# `make test P=` also takes the other folders of tests/ (core, tools, pipeline).
 P ?=
 PROJECTS := $(sort $(filter-out core,$(notdir $(patsubst %/__init__.py,%,$(wildcard stages/*/__init__.py)))))
+TEST_FOLDERS := $(sort $(notdir $(patsubst %/__init__.py,%,$(wildcard tests/*/__init__.py))))
 ifneq ($(P),)
-ifneq ($(words $(P))$(filter $(P),$(PROJECTS)),1$(P))
+ifeq ($(MAKECMDGOALS),test)
+ifneq ($(words $(P))$(filter $(P),$(TEST_FOLDERS)),1$(P))
+$(error P=$(P) is not a project or test folder; make test takes: $(TEST_FOLDERS))
+endif
+else ifneq ($(words $(P))$(filter $(P),$(PROJECTS)),1$(P))
 $(error P=$(P) is not a project; the projects are: $(PROJECTS))
 endif
 endif
@@ -74,7 +80,7 @@ repro: $(INSTALLED) $(PLOTS_PAGE) source-data ## Run the pipeline (dvc repro; P=
 test: $(INSTALLED) $(PLOTS_PAGE) source-data ## Lint, check, then run the whole test suite (P=<project>: its tests)
 	ruff check .
 	ruff format --check .
-	$(MAKE) --no-print-directory check
+	$(MAKE) --no-print-directory check P=
 	pytest $(if $(P),tests/$(P))
 
 check: $(INSTALLED) ## Check import contracts, dvc.yaml against the code and params, the notebooks
@@ -154,7 +160,7 @@ exp-pull: $(INSTALLED) ## Fetch the experiments pushed on this commit (EXP=<name
 	python -m tools.remote check
 	dvc exp pull --run-cache origin $${EXP:+"$$EXP"}
 
-# The model registry (GTO tags, pushed to origin): docs/registry.md.
+# The model registry (GTO tags, pushed to origin): docs/team.md.
 register: $(INSTALLED) ## Register project P's model as the version its card names: make register P=late
 	@test -n "$$P" || { echo "usage: make register P=<project>" >&2; exit 2; }
 	python -m tools.registry register "$$P"

@@ -56,10 +56,13 @@ def card_version(project: str) -> str:
 
 def check_registrable(project: str) -> None:
     """Refuse to register a commit whose files are not what was committed and reproduced."""
-    changed = git("status", "--porcelain", "--untracked-files=no")
+    # Names only: `status --porcelain` columns do not survive the output's stripping.
+    changed = git("diff", "--name-only", "HEAD").splitlines()
     if changed:
-        first = changed.splitlines()[0][3:]
-        raise RegistryError(f"uncommitted changes ({first}, ...): commit them before registering")
+        more = ", ..." if len(changed) > 1 else ""
+        raise RegistryError(
+            f"uncommitted changes ({changed[0]}{more}): commit them before registering"
+        )
     status = subprocess.run(
         [sys.executable, "-m", "dvc", "status", "--quiet", *_stages_of(project)],
         capture_output=True, text=True, check=False,

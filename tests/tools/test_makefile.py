@@ -39,7 +39,16 @@ def test_repro_and_test_narrow_to_a_project() -> None:
     assert "pytest tests/daily" in dry_run("test", "P=daily").stdout.splitlines()
     unknown = dry_run("test", "P=weekly")
     assert unknown.returncode != 0
-    assert "P=weekly is not a project; the projects are: daily late" in unknown.stderr
+    assert (
+        "P=weekly is not a project or test folder; make test takes: core daily late pipeline tools"
+        in unknown.stderr
+    )
+    assert "pytest tests/core" in dry_run("test", "P=core").stdout.splitlines()
+    assert "pytest tests/tools" in dry_run("test", "P=tools").stdout.splitlines()
+    # repro narrows to projects only: the core has no stages of its own.
+    core = dry_run("repro", "P=core")
+    assert core.returncode != 0
+    assert "P=core is not a project; the projects are: daily late" in core.stderr
 
 
 def test_project_needs_a_name_and_runs_the_scaffold() -> None:

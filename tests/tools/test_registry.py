@@ -10,7 +10,7 @@ import pytest
 from stages.core.card import CardParams, registry_tag
 from stages.core.params import ConstraintError
 from tests.conftest import REPO_ROOT
-from tools.registry import artifact_of
+from tools.registry import RegistryError, artifact_of, check_registrable
 
 
 def test_names_follow_dvc_yaml_and_gto() -> None:
@@ -40,3 +40,21 @@ def test_usage_is_one_line() -> None:
     )
     assert result.returncode == 2
     assert result.stderr.startswith("usage: python -m tools.registry register <project>")
+
+
+def test_uncommitted_changes_are_named_whole(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / "dvc.lock").write_text("schema: '2.0'\n")
+    (tmp_path / "params.yaml").write_text("late: {}\n")
+    git("add", "-A")
+    git("-c", "user.name=t", "-c", "user.email=t@e", "commit", "-q", "-m", "x")
+    (tmp_path / "dvc.lock").write_text("schema: '2.0'\nstages: {}\n")  # unstaged: ' M dvc.lock'
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(RegistryError, match=r"^uncommitted changes \(dvc\.lock\): commit them"):
+        check_registrable("late")
+    (tmp_path / "params.yaml").write_text("late: {a: 1}\n")
+    with pytest.raises(RegistryError, match=r"^uncommitted changes \(dvc\.lock, \.\.\.\)"):
+        check_registrable("late")
