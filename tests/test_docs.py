@@ -4,23 +4,19 @@ heading, when it has an anchor) that exists, and every `docs/<page>.md` a file m
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
 
 from tests.conftest import REPO_ROOT
+from tools.project_copy import tracked_files
 
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 DOCS_MENTION = re.compile(r"\bdocs/[a-z0-9_-]+\.md\b")
 EXTERNAL = ("http://", "https://", "mailto:")
 
 
-def tracked(*patterns: str) -> list[Path]:
-    """The files Git tracks that match `patterns`."""
-    names = subprocess.run(
-        ["git", "ls-files", "-z", *patterns], cwd=REPO_ROOT, capture_output=True, text=True,
-        check=True,
-    ).stdout.split("\0")  # fmt: skip
-    return [REPO_ROOT / name for name in names if name]
+def tracked(suffix: str = "") -> list[Path]:
+    """The files Git tracks (or would track) whose names end with `suffix`."""
+    return [REPO_ROOT / name for name in tracked_files(REPO_ROOT) if name.endswith(suffix)]
 
 
 def slug(heading: str) -> str:
@@ -56,7 +52,7 @@ def broken_links(path: Path, root: Path = REPO_ROOT) -> list[str]:
 
 
 def test_every_relative_link_of_the_docs_resolves() -> None:
-    pages = tracked("*.md")
+    pages = tracked(".md")
     assert len(pages) > 10
     assert [problem for page in pages for problem in broken_links(page)] == []
 

@@ -34,12 +34,12 @@ class Change:
     @property
     def delta(self) -> float | None:
         """new - old for two numbers, else None."""
-        if _is_number(self.old) and _is_number(self.new):
+        if is_number(self.old) and is_number(self.new):
             return round(float(self.new) - float(self.old), 12)
         return None
 
 
-def _is_number(value: object) -> bool:
+def is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 

@@ -510,14 +510,13 @@ def main(argv: list[str] | None = None, root: Path = Path()) -> int:
         for problem in absent:
             print(f"{PIPELINE_FILE}: {problem}", file=sys.stderr)
         return 1 if absent else 0
-    text = pipeline_file.read_text(encoding="utf-8")
+    safe = YAML(typ="safe", pure=True)
     if args.fix:
-        text, changed = fix_pipeline_text(text, sources)
+        text, changed = fix_pipeline_text(pipeline_file.read_text(encoding="utf-8"), sources)
         if changed:
             pipeline_file.write_text(text, encoding="utf-8")
+            pipeline = safe.load(text)  # the rewritten file is what is checked
         print(f"{PIPELINE_FILE}: module deps rewritten for {len(changed)} stages {changed}")
-    safe = YAML(typ="safe", pure=True)
-    pipeline = safe.load(text)
     problems = check_pipeline(pipeline, sources, params)
     lock_file = root / LOCK_FILE
     lock_text = lock_file.read_text(encoding="utf-8") if lock_file.is_file() else ""

@@ -20,7 +20,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools.compare import Change, CompareError, default_base, read_metrics, resolve
+from tools.compare import Change, CompareError, default_base, is_number, read_metrics, resolve
 from tools.dvc_lint import project_names as projects_in
 from tools.dvc_lint import read_sources
 
@@ -107,20 +107,16 @@ def parse_rule(project: str, metric: str, spec: object) -> Rule:
 MISSING = "missing: run make repro"
 
 
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
 def judge(rule: Rule, old: object, new: object, absent: str = MISSING) -> Verdict:
     """Apply `rule` to the metric's value at the base (`old`) and now (`new`); `absent` is what
     a missing new value means (its file's problem)."""
     note = ""
-    old_value = float(old) if _is_number(old) else None
+    old_value = float(old) if is_number(old) else None
     if old_value is not None and not math.isfinite(old_value):
         note, old_value = f"base value {old_value} is not a finite number: bounds only", None
     elif old_value is None:
         note = "no base value: bounds only"
-    if not _is_number(new):
+    if not is_number(new):
         return Verdict(rule, old_value, None, absent)
     new_value = float(new)
     if not math.isfinite(new_value):
@@ -163,7 +159,7 @@ def judge_all(rules: list[Rule], metrics: list[Change], root: Path = Path(".")) 
     for rule in rules:
         change = by_name.get(rule.metric)
         old, new = (change.old, change.new) if change else (None, None)
-        absent = MISSING if _is_number(new) else file_problem(root / rule.metric.split(":")[0])
+        absent = MISSING if is_number(new) else file_problem(root / rule.metric.split(":")[0])
         verdicts.append(judge(rule, old, new, absent))
     return verdicts
 

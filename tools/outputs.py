@@ -20,7 +20,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from stages.core.guard import read_pipeline
+from stages.core.guard import OUTPUT_KEYS, read_pipeline
 from stages.core.hashing import md5_of_file
 
 # The local cache's objects, as DVC 3 lays them out; partial objects end in `.tmp`.
@@ -205,18 +205,15 @@ def cached() -> int:
 
 def tracked_outputs(root: Path = Path(".")) -> list[str]:
     """The outputs of dvc.yaml's stages that Git tracks (`cache: false`)."""
-    paths = []
-    for stage in (read_pipeline(root).get("stages") or {}).values():
-        for entry in [
-            *(stage.get("outs") or []),
-            *(stage.get("metrics") or []),
-            *(stage.get("plots") or []),
-        ]:
-            if isinstance(entry, dict):
-                ((path, options),) = entry.items()
-                if isinstance(options, dict) and options.get("cache") is False:
-                    paths.append(str(path))
-    return paths
+    return [
+        str(path)
+        for stage in (read_pipeline(root).get("stages") or {}).values()
+        for key in OUTPUT_KEYS
+        for entry in stage.get(key) or []
+        if isinstance(entry, dict)
+        for path, options in entry.items()
+        if isinstance(options, dict) and options.get("cache") is False
+    ]
 
 
 def restore() -> int:

@@ -72,8 +72,7 @@ def metrics_table(changes: list[Change]) -> str:
 
 def plot_project(definition: dict) -> str:
     """The project a declared plot belongs to: the folder of its data files."""
-    y = definition.get("y")
-    files = list(y) if isinstance(y, dict) else []
+    files = plot_data_files("", definition)
     return project_of_metrics_file(files[0]) if files else "shared"
 
 

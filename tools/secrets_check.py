@@ -1,6 +1,6 @@
 """Refuse credentials in files Git would commit: the pre-commit hook and `make test` both run it.
 
-    python -m tools.secrets_check [FILE ...]      (no FILE: every file Git tracks)
+    python -m tools.secrets_check [FILE ...]      (no FILE: every file Git tracks or would track)
 
 A match prints `<file>:<line>: <what>` and the fix, then exits 1. The usual way a secret gets in is
 `dvc remote modify storage secret_access_key ...` without `--local`, which writes it into the
@@ -10,11 +10,12 @@ tracked `.dvc/config`; DVC's `--local` keeps it in `.dvc/config.local`, which Gi
 from __future__ import annotations
 
 import re
-import subprocess
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+from tools.project_copy import tracked_files
 
 # Values that are credentials whatever the key is called: AWS access key ids, private keys.
 VALUE_PATTERNS = {
@@ -85,18 +86,11 @@ def scan_files(names: Iterable[str], root: Path = Path(".")) -> list[Finding]:
     return findings
 
 
-def tracked_files(root: Path = Path(".")) -> list[str]:
-    """Every file Git tracks in `root`."""
-    listing = subprocess.run(
-        ["git", "ls-files", "-z"], cwd=root, capture_output=True, text=True, check=True
-    ).stdout
-    return [name for name in listing.split("\0") if name]
-
-
 def main(argv: list[str] | None = None) -> int:
-    """Scan the files named (pre-commit passes the staged ones), else every tracked file."""
+    """Scan the files named (pre-commit passes the staged ones), else every file Git tracks or
+    would track."""
     names = sys.argv[1:] if argv is None else argv
-    findings = scan_files(names or tracked_files())
+    findings = scan_files(names or tracked_files(Path(".")))
     for finding in findings:
         print(f"secrets: {finding.message()}", file=sys.stderr)
     return 1 if findings else 0

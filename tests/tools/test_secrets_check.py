@@ -8,7 +8,8 @@ import subprocess
 import pytest
 
 from tests.conftest import REPO_ROOT
-from tools.secrets_check import Finding, scan_files, scan_text, tracked_files
+from tools.project_copy import tracked_files
+from tools.secrets_check import Finding, scan_files, scan_text
 
 KEY_ID = "AKIA" + "ABCDEFGHIJKLMNOP"
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCY" + "EXAMPLEKEY"
