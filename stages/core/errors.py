@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from types import FrameType
 
 log = logging.getLogger("stages")
@@ -35,14 +36,59 @@ DVC_STAGE_VARIABLE = "DVC_STAGE"
 PARENT_POLL_S = 1.0
 
 
-def _stop_when_orphaned(parent: int, poll_s: float) -> None:
-    """Watch the process that started this one; once it has gone (a queue worker or `dvc exp
-    run` killed, which DVC cannot clean up after), SIGTERM this process, so that it stops as on
-    SIGTERM, partial outputs removed, instead of running on, orphaned, in a workspace DVC may
-    already have deleted."""
-    while os.getppid() == parent:
+# How many processes may stand between a stage and DVC (DVC starts the command through
+# $SHELL; dash, Debian's /bin/sh, does not exec the command but waits for it).
+MAX_ANCESTORS = 8
+
+
+def _parent_of(pid: int) -> int | None:
+    """The parent of a running process, from /proc; None when it has gone or /proc is absent."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) may hold spaces and parentheses: the rest follows the last ")".
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+def _runs_stage(pid: int, stage: str) -> bool:
+    """Whether a process was started for this stage (its environment names it, as DVC sets it
+    for the stage command and the shell that runs it, not for itself)."""
+    try:
+        environ = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return False
+    return f"{DVC_STAGE_VARIABLE}={stage}".encode() in environ.split(b"\0")
+
+
+def ancestry_to_dvc(stage: str) -> list[tuple[int, int]]:
+    """(process, parent) pairs from this process up to the DVC process that started the stage:
+    the shell between them, if any, included. Each parent must stay as recorded: once one is
+    not, a process in between has gone."""
+    chain = [(os.getpid(), os.getppid())]
+    while len(chain) < MAX_ANCESTORS and _runs_stage(chain[-1][1], stage):
+        grandparent = _parent_of(chain[-1][1])
+        if grandparent is None:
+            break
+        chain.append((chain[-1][1], grandparent))
+    return chain
+
+
+def ancestry_intact(chain: list[tuple[int, int]]) -> bool:
+    """Whether every process of ``chain`` still has the parent it had."""
+    if os.getppid() != chain[0][1]:
+        return False
+    return all(_parent_of(pid) == recorded for pid, recorded in chain[1:])
+
+
+def _stop_when_orphaned(chain: list[tuple[int, int]], poll_s: float) -> None:
+    """Watch the processes from this one up to the DVC process that started it; once DVC has
+    gone (a queue worker or `dvc exp run` killed, which DVC cannot clean up after), SIGTERM this
+    process, so that it stops as on SIGTERM, partial outputs removed, instead of running on,
+    orphaned, in a workspace DVC may already have deleted."""
+    while ancestry_intact(chain):
         time.sleep(poll_s)
-    log.error("the DVC process that started this stage (pid %d) has gone; stopping", parent)
+    log.error("the DVC process that started this stage (pid %d) has gone; stopping", chain[-1][1])
     os.kill(os.getpid(), signal.SIGTERM)
 
 
@@ -55,10 +101,11 @@ def run_stage(main: Callable[[], None]) -> None:
         stream=sys.stderr,
     )
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    if os.environ.get(DVC_STAGE_VARIABLE):
+    stage = os.environ.get(DVC_STAGE_VARIABLE)
+    if stage:
         # Only under DVC: a batch job a user starts with nohup may outlive its shell.
         watcher = threading.Thread(
-            target=_stop_when_orphaned, args=(os.getppid(), PARENT_POLL_S), daemon=True
+            target=_stop_when_orphaned, args=(ancestry_to_dvc(stage), PARENT_POLL_S), daemon=True
         )
         watcher.start()
     try:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from stages.core.errors import StageError, run_stage
+from stages.core.errors import StageError, ancestry_intact, ancestry_to_dvc, run_stage
 from tests.conftest import REPO_ROOT, Repo
 
 # A stage that says it started, then works for a minute; its `finally` shows the clean-up ran.
@@ -52,9 +52,12 @@ def wait_for(condition, timeout_s: float) -> bool:
     return condition()
 
 
+# DVC runs a command through $SHELL (/bin/sh when unset, as on CI): bash execs the command,
+# dash (Debian's /bin/sh) stays between DVC and the stage.
 @pytest.mark.pipeline
+@pytest.mark.parametrize("shell", ["/bin/sh", "/bin/bash"])
 def test_a_stage_stops_and_cleans_up_when_the_dvc_process_running_it_is_killed(
-    tmp_path: Path,
+    tmp_path: Path, shell: str
 ) -> None:
     repo = Repo(tmp_path / "repo")
     repo.root.mkdir()
@@ -68,6 +71,7 @@ def test_a_stage_stops_and_cleans_up_when_the_dvc_process_running_it_is_killed(
         **os.environ,
         "PYTHONPATH": str(REPO_ROOT),
         "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        "SHELL": shell,
     }
     dvc = subprocess.Popen(
         [sys.executable, "-m", "dvc", "repro"], cwd=repo.root, env=env,
@@ -85,6 +89,13 @@ def test_a_stage_stops_and_cleans_up_when_the_dvc_process_running_it_is_killed(
         dvc.kill()
         if (repo.root / "started").exists() and alive(int((repo.root / "started").read_text())):
             os.kill(int((repo.root / "started").read_text()), signal.SIGKILL)
+
+
+def test_a_process_not_started_for_the_stage_ends_the_ancestry() -> None:
+    """The chain stops at the first ancestor whose environment does not name the stage (DVC)."""
+    assert ancestry_to_dvc("no-such-stage") == [(os.getpid(), os.getppid())]
+    assert ancestry_intact(ancestry_to_dvc("no-such-stage"))
+    assert not ancestry_intact([(os.getpid(), os.getppid() + 1)])
 
 
 def test_a_stage_run_by_hand_is_not_watched(tmp_path: Path) -> None:
