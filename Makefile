@@ -29,7 +29,7 @@ endif
 # P every project's, leaving out the data statistics (metrics/ingest.json: `dvc metrics show` it).
 P_METRICS = $(shell sed -n 's|^  - \(metrics/$(or $(P),[^/ ]*)/[^ :]*\)$$|\1|p' dvc.yaml)
 
-.PHONY: help source-data data-import data-update setup repro test check fix project lint format lock lab push pull exp-push exp-pull register promote report gate comment bench clean
+.PHONY: help source-data data-import data-update setup repro test check fix project lint format lock lab push pull exp-push exp-pull register promote report gate compare comment bench clean
 
 help: ## List the targets (P=<project> narrows repro and test to one project)
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -178,6 +178,10 @@ report: $(INSTALLED) ## Write reports/report.md: params, metrics, gate and plots
 
 gate: $(INSTALLED) ## Fail when a model is worse than gate.yaml allows against BASE=<rev> (ALLOW_NO_BASE=1: bounds only)
 	python -m tools.gate $(BASE_ARG) $(if $(ALLOW_NO_BASE),--allow-no-base)
+
+compare: $(INSTALLED) ## Is A really better than B? make compare A=<experiment or rev> [B=...; default: the workspace]
+	@test -n "$$A" || { echo "compare: pass A=<experiment name or revision> (and B=, default the workspace)" >&2; exit 2; }
+	python -m tools.paired "$$A" $(if $(B),"$$B")
 
 comment: $(INSTALLED) ## Post reports/report.md on the pull or merge request (in CI, with its token)
 	python -m tools.post_report reports/report.md

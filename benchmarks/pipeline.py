@@ -35,6 +35,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -514,6 +515,43 @@ def scaling_section(
     return [*lines, ""]
 
 
+def intervals_section(root: Path, repeats: int) -> list[str]:
+    """Measure 8: what the day-block bootstrap adds to each evaluate stage, on the scored rows a
+    full-data run wrote under ``root``; interleaved repeats, medians. Markdown lines."""
+    from stages.core.intervals import intervals, spec_of
+
+    rows = {
+        f"{folder.parent.name} {path.stem}": pd.read_parquet(path)
+        for folder in sorted(root.glob("data/*/evaluation"))
+        for path in sorted(folder.glob("*.parquet"))
+    }
+    times: dict[str, list[float]] = {name: [] for name in rows}
+    for _ in range(repeats):
+        for name, frame in rows.items():
+            started = time.perf_counter()
+            intervals(frame, spec_of(frame))
+            times[name].append(time.perf_counter() - started)
+    lines = [
+        "## What the intervals cost",
+        "",
+        "The 95% intervals of each evaluate stage's headline metrics (1,000 day-block resamples, "
+        f"`stages/core/intervals.py`) on the full data's scored rows; {repeats} interleaved runs "
+        "in one process, medians.",
+        "",
+        "| project and split | rows | days | metrics | seconds |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for name, frame in rows.items():
+        spec = spec_of(frame)
+        days, took = frame[spec.unit].nunique(), median(times[name])
+        lines.append(f"| {name} | {len(frame):,} | {days} | {len(spec.metrics)} | {took:.2f} |")
+    per_project: dict[str, float] = {}
+    for name in rows:
+        per_project[name.split()[0]] = per_project.get(name.split()[0], 0) + median(times[name])
+    added = ", ".join(f"{project} {value:.2f} s" for project, value in per_project.items())
+    return [*lines, "", f"Added to each evaluate stage: {added}.", ""]
+
+
 def verdict(value: float, limit: float) -> str:
     """``met`` when ``value`` is at most ``limit``, else ``not met``."""
     return "met" if value <= limit else "**not met**"
@@ -580,9 +618,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--sections",
-        default="overhead,noop,loop,growth,predict,scaling",
+        default="overhead,noop,loop,growth,predict,scaling,intervals",
         help="which measures to run: overhead (1, 2), noop (3), loop (4), growth (5), "
-        "predict (6), scaling (7)",
+        "predict (6), scaling (7), intervals (8)",
     )
     parser.add_argument(
         "--output",
@@ -620,6 +658,11 @@ def main() -> None:
         if "scaling" in sections:
             parts["scaling"] = scaling_section(Path(scratch), scales, scale_repeats, figures)
             print("\n".join(parts["scaling"]), flush=True)
+        if "intervals" in sections:
+            # The full-data run of measure 1 when it ran, else this workspace's `make repro`.
+            source = project if (project / "data").is_dir() else REPO_ROOT
+            parts["intervals"] = intervals_section(source, max(args.repeats, 5))
+            print("\n".join(parts["intervals"]), flush=True)
     command = (
         "make bench"
         if sys.argv[1:] == []
@@ -636,11 +679,13 @@ def main() -> None:
         "scaling table.",
         "",
         *targets_section(figures, args.growth_copies),
-        *(line for name in ("overhead", "noop", "loop", "growth", "predict", "scaling")
+        *(line for name in ("overhead", "noop", "loop", "growth", "predict", "scaling",
+                              "intervals")
           for line in parts.get(name, [])),
     ]  # fmt: skip
     output = args.output
-    if output is None and sections >= {"overhead", "noop", "loop", "predict", "scaling", "growth"}:
+    everything = {"overhead", "noop", "loop", "predict", "scaling", "growth", "intervals"}
+    if output is None and sections >= everything:
         output = REPO_ROOT / "BENCHMARKS.md"
     if output is not None:
         output.write_text("\n".join(report).rstrip() + "\n")

@@ -5,10 +5,14 @@
 Each guarded metric of the workspace is compared with BASE: it fails when it worsens by more than
 its tolerance, or when it crosses its absolute bound (`min`/`max`), or when it is missing, its
 file does not parse, or it is not a finite number (NaN passes every comparison, so it is refused
-outright). A metric BASE lacks is checked against its bounds only, and says so; a BASE holding
-none of the guarded metrics fails the gate (nothing was compared) unless --allow-no-base is given.
-Prints one table (Markdown, so it reads in a terminal and in a pull-request comment) and exits 1
-when any metric fails, 0 otherwise.
+outright). A rule can be noise-aware (docs/review.md): `compare: paired` fails only when the
+paired interval of the change (tools.paired: both revisions' scored rows, the same day-block
+resamples) lies wholly worse than the tolerance; `bounds: beyond-noise` fails only when the whole
+interval is past the bound, `bounds: whole-interval` unless the whole interval respects it.
+A metric BASE lacks is checked against its bounds only, and says so; a BASE holding none of
+the guarded metrics fails the gate (nothing was compared) unless --allow-no-base is given. Prints
+one table (Markdown, so it reads in a terminal and in a pull-request comment) and exits 1 when
+any metric fails, 0 otherwise.
 """
 
 from __future__ import annotations
@@ -20,13 +24,19 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from stages.core.intervals import HIGH, LOW, Comparison
 from tools.compare import Change, CompareError, default_base, is_number, read_metrics, resolve
 from tools.dvc_lint import project_names as projects_in
 from tools.dvc_lint import read_sources
 
 GATE_FILE = Path("gate.yaml")
 BETTER = ("higher", "lower")
-RULE_KEYS = {"better", "tolerance", "min", "max"}
+RULE_KEYS = {"better", "tolerance", "min", "max", "compare", "bounds"}
+# How a change against BASE is judged: the point values, or the paired interval of the change.
+COMPARE = ("point", "paired")
+# Where min/max apply: the point value; fail only when the whole interval is past the bound (the
+# metric is past it beyond noise); or require the whole interval within the bound.
+BOUNDS = ("point", "beyond-noise", "whole-interval")
 
 
 class GateConfigError(Exception):
@@ -43,6 +53,8 @@ class Rule:
     tolerance: float
     min: float | None = None
     max: float | None = None
+    compare: str = "point"
+    bounds: str = "point"
 
 
 @dataclass(frozen=True)
@@ -54,6 +66,7 @@ class Verdict:
     new: float | None
     failure: str
     note: str = ""
+    paired: Comparison | None = None
 
     @property
     def passed(self) -> bool:
@@ -101,37 +114,111 @@ def parse_rule(project: str, metric: str, spec: object) -> Rule:
     if tolerance < 0:
         raise GateConfigError(f"{GATE_FILE}: {where} tolerance must be 0 or more")
     bounds = {k: _number(spec[k], f"{where} {k}") for k in ("min", "max") if k in spec}
-    return Rule(project, metric, spec["better"], tolerance, **bounds)
+    for field, choices in (("compare", COMPARE), ("bounds", BOUNDS)):
+        if spec.get(field, choices[0]) not in choices:
+            raise GateConfigError(
+                f"{GATE_FILE}: {where} {field} must be one of {', '.join(choices)}, "
+                f"not {spec[field]!r}"
+            )
+    return Rule(
+        project, metric, spec["better"], tolerance, **bounds,
+        compare=spec.get("compare", "point"), bounds=spec.get("bounds", "point"),
+    )  # fmt: skip
 
 
 MISSING = "missing: run make repro"
 
 
-def judge(rule: Rule, old: object, new: object, absent: str = MISSING) -> Verdict:
+def _worse_than_tolerance(rule: Rule, old: float, new: float) -> str:
+    """The point comparison: why `new` is worse than `old` beyond the tolerance, or ''."""
+    worsening = old - new if rule.better == "higher" else new - old
+    # A hair of slack: metrics files are rounded to 6 decimals.
+    if worsening > rule.tolerance + 1e-9:
+        return f"worse by {worsening:.6g} (tolerance {rule.tolerance:g})"
+    return ""
+
+
+def _worse_beyond_noise(rule: Rule, comparison: Comparison) -> str:
+    """The paired comparison: why the whole interval of new - old is worse than the tolerance,
+    or ''."""
+    d = comparison.difference
+    best = d.high if rule.better == "higher" else -d.low  # the most favourable end, as a gain
+    if best < -rule.tolerance - 1e-9:
+        return (
+            f"worse beyond noise: {d.value:+.4g}, interval [{d.low:+.4g}, {d.high:+.4g}] "
+            f"(tolerance {rule.tolerance:g})"
+        )
+    return ""
+
+
+def _bound_failures(rule: Rule, new: float, interval: tuple | None) -> tuple[list[str], str]:
+    """Why `new` (and its interval) breaks the rule's bounds, and a note when the interval
+    straddles a bound it is not required to clear."""
+    if rule.bounds == "point" or interval is None:
+        low = high = new
+        note = "" if rule.bounds == "point" else "no interval in the metrics file: point checked"
+    else:
+        low, high = interval
+        note = ""
+    # beyond-noise: the whole interval must be past a bound to fail; whole-interval: any of it.
+    strict = rule.bounds != "beyond-noise"
+    failures = []
+    if rule.min is not None and (low if strict else high) < rule.min:
+        failures.append(f"below the floor {rule.min:g}" + _interval_text(rule, interval))
+    elif rule.min is not None and low < rule.min:
+        note = f"interval [{low:.4g}, {high:.4g}] reaches below the floor {rule.min:g}"
+    if rule.max is not None and (high if strict else low) > rule.max:
+        failures.append(f"above the ceiling {rule.max:g}" + _interval_text(rule, interval))
+    elif rule.max is not None and high > rule.max:
+        note = f"interval [{low:.4g}, {high:.4g}] reaches above the ceiling {rule.max:g}"
+    return failures, note
+
+
+def _interval_text(rule: Rule, interval: tuple | None) -> str:
+    if rule.bounds == "point" or interval is None:
+        return ""
+    return f" (interval [{interval[0]:.4g}, {interval[1]:.4g}])"
+
+
+def judge(
+    rule: Rule,
+    old: object,
+    new: object,
+    absent: str = MISSING,
+    paired: Comparison | str | None = None,
+    interval: tuple | None = None,
+) -> Verdict:
     """Apply `rule` to the metric's value at the base (`old`) and now (`new`); `absent` is what
-    a missing new value means (its file's problem)."""
-    note = ""
+    a missing new value means (its file's problem). For a `compare: paired` rule, `paired` is the
+    paired comparison (or why there is none: the point values are compared instead, and the
+    note says why); `interval` is the new value's interval, for `bounds` other than point."""
+    notes = []
     old_value = float(old) if is_number(old) else None
     if old_value is not None and not math.isfinite(old_value):
-        note, old_value = f"base value {old_value} is not a finite number: bounds only", None
+        notes.append(f"base value {old_value} is not a finite number: bounds only")
+        old_value = None
     elif old_value is None:
-        note = "no base value: bounds only"
+        notes.append("no base value: bounds only")
     if not is_number(new):
         return Verdict(rule, old_value, None, absent)
     new_value = float(new)
     if not math.isfinite(new_value):
         return Verdict(rule, old_value, new_value, f"{new_value} is not a finite number")
     failures = []
-    if old_value is not None:
-        worsening = old_value - new_value if rule.better == "higher" else new_value - old_value
-        # A hair of slack: metrics files are rounded to 6 decimals.
-        if worsening > rule.tolerance + 1e-9:
-            failures.append(f"worse by {worsening:.6g} (tolerance {rule.tolerance:g})")
-    if rule.min is not None and new_value < rule.min:
-        failures.append(f"below the floor {rule.min:g}")
-    if rule.max is not None and new_value > rule.max:
-        failures.append(f"above the ceiling {rule.max:g}")
-    return Verdict(rule, old_value, new_value, "; ".join(failures), note)
+    comparison = paired if isinstance(paired, Comparison) else None
+    if old_value is not None and rule.compare == "paired" and comparison is not None:
+        failures.append(_worse_beyond_noise(rule, comparison))
+    elif old_value is not None:
+        if rule.compare == "paired":
+            notes.append(f"not paired ({paired or 'no scored rows'}): point values compared")
+        failures.append(_worse_than_tolerance(rule, old_value, new_value))
+    bound_failures, bound_note = _bound_failures(rule, new_value, interval)
+    failures += bound_failures
+    notes += [bound_note]
+    return Verdict(
+        rule, old_value, new_value, "; ".join(f for f in failures if f),
+        "; ".join(n for n in notes if n), comparison,
+    )  # fmt: skip
 
 
 def file_problem(path: Path) -> str:
@@ -151,17 +238,59 @@ def file_problem(path: Path) -> str:
     return MISSING
 
 
-def judge_all(rules: list[Rule], metrics: list[Change], root: Path = Path(".")) -> list[Verdict]:
+def judge_all(
+    rules: list[Rule],
+    metrics: list[Change],
+    root: Path = Path("."),
+    paired: dict[str, Comparison | str] | None = None,
+) -> list[Verdict]:
     """Every rule applied to the metrics read from DVC (a missing metric fails its rule, naming
-    its file's problem when the file does not parse)."""
+    its file's problem when the file does not parse); `paired`: metric name -> its paired
+    comparison, or why there is none."""
     by_name = {change.name: change for change in metrics}
     verdicts = []
     for rule in rules:
         change = by_name.get(rule.metric)
         old, new = (change.old, change.new) if change else (None, None)
         absent = MISSING if is_number(new) else file_problem(root / rule.metric.split(":")[0])
-        verdicts.append(judge(rule, old, new, absent))
+        bounds = [by_name.get(rule.metric + suffix) for suffix in (LOW, HIGH)]
+        interval = (
+            (bounds[0].new, bounds[1].new)
+            if all(b is not None and is_number(b.new) for b in bounds)
+            else None
+        )
+        comparison = (paired or {}).get(rule.metric)
+        verdicts.append(judge(rule, old, new, absent, comparison, interval))
     return verdicts
+
+
+def paired_comparisons(
+    rules: list[Rule], base: str, done: dict[str, list] | None = None
+) -> dict[str, Comparison | str]:
+    """The paired comparison, workspace against `base`, of every metric a `compare: paired`
+    rule guards: `<metrics file>:<split>.<metric>` -> Comparison, or why there is none. `done`:
+    the projects' comparisons already made (tools.paired.compare_project), by project."""
+    from tools.paired import compare_project, metrics_file
+
+    found: dict[str, Comparison | str] = {}
+    guarded = [r for r in rules if r.compare == "paired"]
+    for project in sorted({r.project for r in guarded}):
+        results = (done or {}).get(project) or compare_project(project, None, base)
+        comparisons = {
+            f"{metrics_file(project)}:{r.split}.{c.spec.name}": c
+            for r in results
+            for c in r.comparisons
+        }
+        problems = {r.split: r.problem for r in results if r.problem}
+        for rule in (r for r in guarded if r.project == project):
+            split = rule.metric.partition(":")[2].partition(".")[0]
+            found[rule.metric] = (
+                comparisons.get(rule.metric)
+                or problems.get(split)
+                or problems.get("")
+                or "not a headline metric of the scored rows"
+            )
+    return found
 
 
 def nothing_compared(verdicts: list[Verdict]) -> bool:
@@ -189,6 +318,9 @@ def verdict_table(verdicts: list[Verdict]) -> str:
     ]
     for v in verdicts:
         change = "-" if v.old is None or v.new is None else f"{v.new - v.old:+.6g}"
+        if v.paired is not None:
+            d = v.paired.difference
+            change += f" [{d.low:+.4g}, {d.high:+.4g}] {v.paired.verdict}"
         bound = ", ".join(
             f"{name} {value:g}" for name, value in (("min", v.rule.min), ("max", v.rule.max))
             if value is not None
@@ -243,7 +375,7 @@ def project_names() -> list[str]:
 def evaluate(base: str) -> tuple[list[Verdict], list[str]]:
     """The verdicts of gate.yaml's rules against `base`, and the projects left unguarded."""
     rules = read_rules()
-    verdicts = judge_all(rules, read_metrics(base))
+    verdicts = judge_all(rules, read_metrics(base), paired=paired_comparisons(rules, base))
     return verdicts, unguarded(project_names(), rules)
 
 

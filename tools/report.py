@@ -38,10 +38,12 @@ from tools.gate import (
     judge_all,
     no_base_message,
     nothing_compared,
+    paired_comparisons,
     project_names,
     read_rules,
     verdict_table,
 )
+from tools.paired import SplitComparison, compare_project, project_table
 
 REPORT_DIR = Path("reports")
 
@@ -88,6 +90,8 @@ def project_section(
     metrics: list[Change],
     verdicts: list[Verdict],
     images: dict[str, str],
+    paired: list[SplitComparison],
+    base_label: str,
 ) -> str:
     """One project's part of the report."""
     own_params = [c for c in params if c.project == project]
@@ -97,6 +101,13 @@ def project_section(
     parts = [f"## {project}", ""]
     summary = f"{len(own_params)} params changed, {len(moved)} of {len(own_metrics)} metrics moved."
     parts += [summary, ""]
+    pairs = {c.name: (c.old, c.new) for c in own_metrics}
+    parts += [
+        "### Is the difference real?",
+        "",
+        project_table(project, paired, pairs, "workspace", base_label),
+        "",
+    ]
     if own_params:
         parts += ["### Params", "", params_table(own_params), ""]
     if moved:
@@ -255,9 +266,10 @@ def build_report(base: str, base_label: str, out_dir: Path) -> tuple[str, list[s
     """The report's Markdown (and its PNG images, written to `out_dir`), and the plot data
     files that could not be read."""
     params, metrics = read_params(base), read_metrics(base)
+    compared = {p: compare_project(p, None, base) for p in project_names()}
     try:
         rules = read_rules()
-        verdicts = judge_all(rules, metrics)
+        verdicts = judge_all(rules, metrics, paired=paired_comparisons(rules, base, compared))
         failed = [f"`{v.rule.metric}`" for v in verdicts if not v.passed]
         if nothing_compared(verdicts):
             gate_line = f"**fails**: {no_base_message(f'`{base[:8]}`', len(verdicts))}"
@@ -287,7 +299,11 @@ def build_report(base: str, base_label: str, out_dir: Path) -> tuple[str, list[s
         head += ["### Shared data params", "", params_table(shared), ""]
     # Projects a change touched come first: they are what the reader is looking for.
     ordered = sorted(projects, key=lambda p: (p not in changed, p))
-    sections = [project_section(p, params, metrics, verdicts, images.get(p, {})) for p in ordered]
+    label = f"`{base[:8]}`"
+    sections = [
+        project_section(p, params, metrics, verdicts, images.get(p, {}), compared.get(p, []), label)
+        for p in ordered
+    ]
     return "\n".join(head + sections), unreadable
 
 

@@ -37,14 +37,23 @@ def read_metrics(path: Path, splits: tuple[str, ...], producer: str) -> dict[str
     return metrics
 
 
+def metric_cell(values: Mapping[str, Any], name: str) -> str:
+    """A metric as the card shows it: its value, and its 95% interval when the metrics file has
+    one beside it (``<name>_low``, ``<name>_high``)."""
+    low, high = values.get(f"{name}_low"), values.get(f"{name}_high")
+    interval = "" if low is None or high is None else f" [{low}, {high}]"
+    return f"{values[name]}{interval}"
+
+
 def metrics_table(metrics: Mapping[str, Mapping[str, Any]], names: list[str]) -> str:
     """The metrics as a Markdown table, one row per split, one column per name in ``names``
-    that the first split has."""
+    that the first split has (with its interval, when there is one)."""
     first = next(iter(metrics.values()))
     names = [name for name in names if name in first]
     lines = ["| split | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
     for split, values in metrics.items():
-        lines.append(f"| {split} | " + " | ".join(str(values[name]) for name in names) + " |")
+        cells = " | ".join(metric_cell(values, name) for name in names)
+        lines.append(f"| {split} | {cells} |")
     return "\n".join(lines)
 
 

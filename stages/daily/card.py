@@ -16,6 +16,7 @@ from typing import Any
 from stages.core.card import (
     CardParams,
     library_versions,
+    metric_cell,
     read_metrics,
     version_section,
 )
@@ -50,8 +51,9 @@ def errors_table(metrics: dict[str, dict[str, Any]]) -> str:
     lines = [header, "|---" * (len(FORECASTS) + 3) + "|"]
     for split in CARD_SPLITS:
         values = metrics[split]
-        maes = " | ".join(str(values[f]["mae"]) for f in FORECASTS)
-        lines.append(f"| {split} | {values['airport_days']} | {maes} | {values['skill']} |")
+        maes = " | ".join(metric_cell(values[f], "mae") for f in FORECASTS)
+        skill = metric_cell(values, "skill")
+        lines.append(f"| {split} | {values['airport_days']} | {maes} | {skill} |")
     return "\n".join(lines)
 
 
@@ -96,7 +98,9 @@ DVC hashes, as `dvc.lock` records them.
 ## Errors against the naive forecasts
 {errors_table(metrics)}
 
-The train split's figures are in-sample.
+The train split's figures are in-sample. In brackets: the 95% interval from a bootstrap over whole
+days (the three airports of a day together); an interval of the skill that reaches below 0 means
+the test days cannot show the model beats the best naive forecast.
 
 ## Libraries
 {", ".join(f"{name} {number}" for name, number in libraries.items())}

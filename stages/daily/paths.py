@@ -21,6 +21,9 @@ MODEL_ARTIFACT = f"{PROJECT}-model"
 METRICS_DIR = Path("metrics") / PROJECT
 METRICS_FILE = METRICS_DIR / "metrics.json"
 PLOTS_DIR = METRICS_DIR / "plots"
+# Each evaluated airport-day's key, date, truth, forecast and naive forecasts (daily-evaluate;
+# `make report` pairs them).
+EVALUATION_DIR = Path("data") / PROJECT / "evaluation"
 
 
 def days_path(split: str) -> Path:

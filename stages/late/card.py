@@ -142,6 +142,9 @@ Split: `late.split.strategy: {params["split"]["strategy"]}` (see `params` below)
 ## Metrics
 {metrics_table(facts["metrics"], METRIC_NAMES)}
 
+In brackets: the 95% interval from a bootstrap over whole days (the flights of a day share its
+weather and congestion, so they are resampled together).
+
 ## Features
 - Categorical ({len(facts["features"]["categorical"])}): \
 {", ".join(facts["features"]["categorical"])}

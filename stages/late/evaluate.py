@@ -1,7 +1,11 @@
 """Stage ``late-evaluate``: score the valid and test splits; write metrics and plot data.
 
 Writes ``metrics/late/metrics.json`` (ROC AUC, average precision, log loss, Brier score, size and
-late rate per split) and, under ``metrics/late/plots/``, the data ``dvc plots`` renders: ROC and
+late rate per split; beside ROC AUC, average precision and log loss their 95% interval from a
+bootstrap over whole days, ``roc_auc_low`` .. ``roc_auc_high``: the flights of a day share its
+weather and congestion), the scored rows under ``data/late/evaluation/`` (each flight's id, day,
+label and ``p_late``, so that two revisions can be compared flight by flight) and, under
+``metrics/late/plots/``, the data ``dvc plots`` renders: ROC and
 precision-recall curves, a calibration curve, the confusion matrix at ``late.evaluate.threshold``
 and permutation feature importance.
 """
@@ -16,7 +20,8 @@ from sklearn.pipeline import Pipeline
 
 from stages.core.errors import run_stage
 from stages.core.importance import permutation_importance_encoded
-from stages.core.io import read_table, write_json
+from stages.core.intervals import MetricSpec, RowsSpec, evaluated, scored_rows
+from stages.core.io import read_table, write_json, write_parquet_dir
 from stages.core.metrics import (
     calibration_points,
     confusion_cells,
@@ -26,9 +31,9 @@ from stages.core.metrics import (
     score_metrics,
 )
 from stages.core.params import load_params
-from stages.late.contract import FEATURES, LABEL, PROCESSED_SCHEMA
+from stages.late.contract import FEATURES, ID_COLUMNS, LABEL, PROCESSED_SCHEMA
 from stages.late.params import EvaluateParams
-from stages.late.paths import METRICS_FILE, MODEL_FILE, PLOTS_DIR, processed_path
+from stages.late.paths import EVALUATION_DIR, METRICS_FILE, MODEL_FILE, PLOTS_DIR, processed_path
 from stages.late.scoring import load_late_model, predict_late
 
 log = logging.getLogger("stages.late.evaluate")
@@ -37,6 +42,17 @@ log = logging.getLogger("stages.late.evaluate")
 EVALUATED_SPLITS = ("valid", "test")
 # What the negative and the positive class are called in the confusion matrix.
 CLASS_NAMES = ("on time", "late")
+# The scored rows' columns beside the flight's id and label: its day and its probability.
+DAY, SCORE = "date", "p_late"
+# The headline metrics, with their intervals: recomputed from the scored rows by `make report`.
+ROWS_SPEC = RowsSpec(
+    key=tuple(ID_COLUMNS),
+    unit=DAY,
+    metrics=tuple(
+        MetricSpec(kind, kind, LABEL, SCORE)
+        for kind in ("roc_auc", "average_precision", "log_loss")
+    ),
+)
 
 
 def feature_importance(
@@ -59,34 +75,42 @@ def feature_importance(
     return sorted(rows, key=lambda row: (-row["importance"], row["feature"]))
 
 
+def day_of(frame: pd.DataFrame) -> pd.Series:
+    """Each flight's date, ``YYYY-MM-DD``: the unit the intervals resample."""
+    return pd.to_datetime(frame[["year", "month", "day"]]).dt.strftime("%Y-%m-%d")
+
+
 def evaluate_split(
     model: Pipeline, frame: pd.DataFrame, params: EvaluateParams
-) -> tuple[dict, dict[str, list]]:
-    """Metrics and plot rows for one split."""
+) -> tuple[dict, dict[str, list], pd.DataFrame]:
+    """Metrics (with their intervals), plot rows and the scored rows of one split."""
     y_true = frame[LABEL].to_numpy()
     p_late = predict_late(model, frame)
+    rows = scored_rows(frame.assign(**{DAY: day_of(frame), SCORE: p_late}), ROWS_SPEC)
     plots = {
         "roc": roc_points(y_true, p_late, params.curve_points),
         "precision_recall": precision_recall_points(y_true, p_late, params.curve_points),
         "calibration": calibration_points(y_true, p_late, params.calibration_bins),
         "confusion": confusion_cells(y_true, p_late, params.threshold, CLASS_NAMES),
     }
-    return score_metrics(y_true, p_late), plots
+    return evaluated(score_metrics(y_true, p_late), rows, ROWS_SPEC), plots, rows
 
 
 def run(
     model: Pipeline, frames: dict[str, pd.DataFrame], params: EvaluateParams
-) -> tuple[dict[str, dict], dict[str, list]]:
-    """Metrics of each split of ``frames`` (valid and test), and every plot's rows by their name
-    under the plots directory (``valid/roc``, ..., ``valid/importance``)."""
+) -> tuple[dict[str, dict], dict[str, list], dict[str, pd.DataFrame]]:
+    """Metrics of each split of ``frames`` (valid and test), every plot's rows by their name
+    under the plots directory (``valid/roc``, ..., ``valid/importance``), and each split's
+    scored rows."""
     metrics: dict[str, dict] = {}
     plots: dict[str, list] = {}
+    scored: dict[str, pd.DataFrame] = {}
     for split, frame in frames.items():
-        metrics[split], split_plots = evaluate_split(model, frame, params)
+        metrics[split], split_plots, scored[split] = evaluate_split(model, frame, params)
         for name, rows in split_plots.items():
             plots[f"{split}/{name}"] = rows
     plots["valid/importance"] = feature_importance(model, frames["valid"], params)
-    return metrics, plots
+    return metrics, plots, scored
 
 
 def main() -> None:
@@ -96,10 +120,11 @@ def main() -> None:
     frames = {
         split: read_table(processed_path(split), PROCESSED_SCHEMA) for split in EVALUATED_SPLITS
     }
-    metrics, plots = run(model, frames, params)
+    metrics, plots, scored = run(model, frames, params)
     for split, values in metrics.items():
         log.info("%s: %s", split, values)
     # Everything is computed before anything is written: a failure leaves the old outputs.
+    write_parquet_dir(EVALUATION_DIR, scored)
     write_json(METRICS_FILE, metrics)
     for name, rows in plots.items():
         write_json(PLOTS_DIR / f"{name}.json", rows)

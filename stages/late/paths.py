@@ -15,6 +15,8 @@ RAW_TABLES_READ = ("flights", "weather", "planes", "airports")
 INTERIM_DIR = Path("data") / PROJECT / "interim"
 PROCESSED_DIR = Path("data") / PROJECT / "processed"
 PREDICTIONS_DIR = Path("data") / PROJECT / "predictions"
+# Each evaluated flight's id, day, label and probability (late-evaluate; `make report` pairs them).
+EVALUATION_DIR = Path("data") / PROJECT / "evaluation"
 MODEL_DIR = Path("models") / PROJECT
 MODEL_FILE = MODEL_DIR / "model.skops"
 # The model's name under `artifacts:` in dvc.yaml (`dvc artifacts get . late-model`).

@@ -57,8 +57,18 @@ def test_run_reports_every_split_and_draws_every_airport(
     day_splits: dict[str, pd.DataFrame],
 ) -> None:
     model = fit(day_splits["train"], TRAIN)
-    metrics, plots = run(model, day_splits)
+    metrics, plots, scored = run(model, day_splits)
     assert list(metrics) == ["train", "valid", "test"]
+    # Intervals on valid and test, around their point values; train's are in-sample: none.
+    assert sorted(scored) == ["test", "valid"] and "interval" not in metrics["train"]
+    for split in scored:
+        assert len(scored[split]) == len(day_splits[split])
+        for forecast in ("model", "persistence", "mean_7d"):
+            values = metrics[split][forecast]
+            assert values["mae_low"] <= values["mae"] <= values["mae_high"]
+        assert (
+            metrics[split]["skill_low"] <= metrics[split]["skill"] <= metrics[split]["skill_high"]
+        )
     assert all(np.isfinite(metrics[split]["skill"]) for split in metrics)
     assert set(plots) == {f"test/{airport}" for airport in AIRPORTS} | {"test/residuals"}
     assert sum(len(plots[f"test/{airport}"]) for airport in AIRPORTS) == len(day_splits["test"])

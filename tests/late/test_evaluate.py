@@ -6,8 +6,15 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from stages.core.intervals import spec_of
 from stages.late.contract import FEATURES
-from stages.late.evaluate import CLASS_NAMES, evaluate_split, feature_importance, run
+from stages.late.evaluate import (
+    CLASS_NAMES,
+    ROWS_SPEC,
+    evaluate_split,
+    feature_importance,
+    run,
+)
 from stages.late.params import EvaluateParams, HgbParams, LogregParams, TrainParams
 from stages.late.train import run as fit_model
 
@@ -39,15 +46,25 @@ def test_importance_ranks_the_features_that_carry_signal(fitted_and_frame: tuple
 
 def test_evaluate_split_returns_metrics_and_all_plots(fitted_and_frame: tuple) -> None:
     model, frame = fitted_and_frame
-    metrics, plots = evaluate_split(model, frame, PARAMS)
+    metrics, plots, rows = evaluate_split(model, frame, PARAMS)
     assert metrics["n"] == len(frame)
     assert set(plots) == {"roc", "precision_recall", "calibration", "confusion"}
     assert sum(cell["count"] for cell in plots["confusion"]) == len(frame)
+    # Each headline metric has its interval beside it, around it; the rows say what they are.
+    for name in ("roc_auc", "average_precision", "log_loss"):
+        assert metrics[f"{name}_low"] <= metrics[name] <= metrics[f"{name}_high"]
+    assert metrics["interval"]["days"] == frame[["month", "day"]].drop_duplicates().shape[0]
+    assert len(rows) == len(frame)
+    assert spec_of(rows) == ROWS_SPEC
 
 
 def test_run_scores_each_split_and_names_every_plot(fitted_and_frame: tuple) -> None:
     model, frame = fitted_and_frame
-    metrics, plots = run(model, {"valid": frame, "test": frame.head(200)}, PARAMS)
+    metrics, plots, scored = run(model, {"valid": frame, "test": frame.head(200)}, PARAMS)
+    assert {split: len(rows) for split, rows in scored.items()} == {
+        "valid": len(frame),
+        "test": 200,
+    }
     assert list(metrics) == ["valid", "test"]
     assert metrics["test"]["n"] == 200
     assert set(plots) == {

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from tools.compare import Change
 from tools.gate import Rule, judge
+from tools.paired import SplitComparison
 from tools.report import (
     dvc_plot_errors,
     metrics_table,
@@ -51,8 +52,11 @@ def test_a_section_lists_changed_params_moved_metrics_the_gate_and_plots() -> No
         ],
         verdicts=[judge(rule, 0.76, 0.70)],
         images={"late-roc.png": "ROC curve"},
+        paired=[SplitComparison("late", "", [], "`abc` has no scored rows")],
+        base_label="`abc`",
     )
     assert section.startswith("## late\n\n1 params changed, 1 of 2 metrics moved.")
+    assert "### Is the difference real?\n\nNot paired: `abc` has no scored rows." in section
     assert "| `late.train.hgb.max_iter` | 400 | 3 |" in section
     assert "daily.train.seed" not in section
     assert f"| `{AUC}` | 0.76 | 0.7 | -0.06 |" in section
