@@ -24,7 +24,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from stages.core.intervals import HIGH, LOW, Comparison
+from stages.core.intervals import HIGH, LOW, Comparison, Interval, verdict
 from tools.compare import Change, CompareError, default_base, is_number, read_metrics, resolve
 from tools.dvc_lint import project_names as projects_in
 from tools.dvc_lint import read_sources
@@ -66,7 +66,10 @@ class Verdict:
     new: float | None
     failure: str
     note: str = ""
-    paired: Comparison | None = None
+    # A noise-aware comparison: new - old with its interval, and what it says (better, worse,
+    # within noise).
+    difference: Interval | None = None
+    reading: str = ""
 
     @property
     def passed(self) -> bool:
@@ -138,10 +141,8 @@ def _worse_than_tolerance(rule: Rule, old: float, new: float) -> str:
     return ""
 
 
-def _worse_beyond_noise(rule: Rule, comparison: Comparison) -> str:
-    """The paired comparison: why the whole interval of new - old is worse than the tolerance,
-    or ''."""
-    d = comparison.difference
+def _worse_beyond_noise(rule: Rule, d: Interval) -> str:
+    """Why the whole interval `d` of new - old is worse than the tolerance, or ''."""
     best = d.high if rule.better == "higher" else -d.low  # the most favourable end, as a gain
     if best < -rule.tolerance - 1e-9:
         return (
@@ -180,6 +181,21 @@ def _interval_text(rule: Rule, interval: tuple | None) -> str:
     return f" (interval [{interval[0]:.4g}, {interval[1]:.4g}])"
 
 
+def unpaired_difference(
+    old: float, new: float, old_interval: tuple | None, new_interval: tuple | None
+) -> Interval | None:
+    """new - old with an interval from the two revisions' own intervals, taken as independent
+    (half-widths added in quadrature): wider than the paired one, which is why it is only the
+    fallback. None when either interval is missing."""
+    if old_interval is None or new_interval is None:
+        return None
+    half = math.hypot(
+        (old_interval[1] - old_interval[0]) / 2, (new_interval[1] - new_interval[0]) / 2
+    )
+    difference = new - old
+    return Interval(round(difference, 6), round(difference - half, 6), round(difference + half, 6))
+
+
 def judge(
     rule: Rule,
     old: object,
@@ -187,11 +203,13 @@ def judge(
     absent: str = MISSING,
     paired: Comparison | str | None = None,
     interval: tuple | None = None,
+    base_interval: tuple | None = None,
 ) -> Verdict:
     """Apply `rule` to the metric's value at the base (`old`) and now (`new`); `absent` is what
     a missing new value means (its file's problem). For a `compare: paired` rule, `paired` is the
-    paired comparison (or why there is none: the point values are compared instead, and the
-    note says why); `interval` is the new value's interval, for `bounds` other than point."""
+    paired comparison, or why there is none: then the two revisions' own intervals are compared
+    as independent (`interval` now, `base_interval` at the base), or without them the point
+    values, and the note says which. `interval` also serves `bounds` other than point."""
     notes = []
     old_value = float(old) if is_number(old) else None
     if old_value is not None and not math.isfinite(old_value):
@@ -205,19 +223,27 @@ def judge(
     if not math.isfinite(new_value):
         return Verdict(rule, old_value, new_value, f"{new_value} is not a finite number")
     failures = []
-    comparison = paired if isinstance(paired, Comparison) else None
-    if old_value is not None and rule.compare == "paired" and comparison is not None:
-        failures.append(_worse_beyond_noise(rule, comparison))
+    difference = paired.difference if isinstance(paired, Comparison) else None
+    if old_value is not None and rule.compare == "paired" and difference is not None:
+        failures.append(_worse_beyond_noise(rule, difference))
+    elif old_value is not None and rule.compare == "paired":
+        difference = unpaired_difference(old_value, new_value, base_interval, interval)
+        why = paired or "no scored rows"
+        if difference is not None:
+            notes.append(f"not paired ({why}): the two intervals compared, as independent")
+            failures.append(_worse_beyond_noise(rule, difference))
+        else:
+            notes.append(f"not paired ({why}): point values compared")
+            failures.append(_worse_than_tolerance(rule, old_value, new_value))
     elif old_value is not None:
-        if rule.compare == "paired":
-            notes.append(f"not paired ({paired or 'no scored rows'}): point values compared")
         failures.append(_worse_than_tolerance(rule, old_value, new_value))
     bound_failures, bound_note = _bound_failures(rule, new_value, interval)
     failures += bound_failures
     notes += [bound_note]
     return Verdict(
         rule, old_value, new_value, "; ".join(f for f in failures if f),
-        "; ".join(n for n in notes if n), comparison,
+        "; ".join(n for n in notes if n), difference,
+        verdict(difference, rule.better) if difference is not None else "",
     )  # fmt: skip
 
 
@@ -254,13 +280,16 @@ def judge_all(
         old, new = (change.old, change.new) if change else (None, None)
         absent = MISSING if is_number(new) else file_problem(root / rule.metric.split(":")[0])
         bounds = [by_name.get(rule.metric + suffix) for suffix in (LOW, HIGH)]
-        interval = (
+        interval, base_interval = (
             (bounds[0].new, bounds[1].new)
             if all(b is not None and is_number(b.new) for b in bounds)
-            else None
+            else None,
+            (bounds[0].old, bounds[1].old)
+            if all(b is not None and is_number(b.old) for b in bounds)
+            else None,
         )
         comparison = (paired or {}).get(rule.metric)
-        verdicts.append(judge(rule, old, new, absent, comparison, interval))
+        verdicts.append(judge(rule, old, new, absent, comparison, interval, base_interval))
     return verdicts
 
 
@@ -318,9 +347,9 @@ def verdict_table(verdicts: list[Verdict]) -> str:
     ]
     for v in verdicts:
         change = "-" if v.old is None or v.new is None else f"{v.new - v.old:+.6g}"
-        if v.paired is not None:
-            d = v.paired.difference
-            change += f" [{d.low:+.4g}, {d.high:+.4g}] {v.paired.verdict}"
+        if v.difference is not None:
+            d = v.difference
+            change += f" [{d.low:+.4g}, {d.high:+.4g}] {v.reading}"
         bound = ", ".join(
             f"{name} {value:g}" for name, value in (("min", v.rule.min), ("max", v.rule.max))
             if value is not None

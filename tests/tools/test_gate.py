@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
+from stages.core.intervals import Comparison, Interval, MetricSpec, verdict
 from tests.conftest import REPO_ROOT
 from tools.compare import Change
 from tools.gate import (
@@ -177,3 +180,96 @@ def test_the_table_names_metric_base_new_tolerance_and_why() -> None:
 
 def test_unguarded_projects_are_listed() -> None:
     assert unguarded(["daily", "late", "weekly"], [AUC, MAE]) == ["weekly"]
+
+
+# Noise-aware rules: paired comparisons, and bounds read on the interval.
+PAIRED_AUC = Rule("late", "metrics/late/metrics.json:test.roc_auc", "higher", 0.0, compare="paired")
+SKILL = Rule(
+    "daily", "metrics/daily/metrics.json:test.skill", "higher", 0.02, min=0.0,
+    bounds="beyond-noise",
+)  # fmt: skip
+
+
+def paired_with(value: float, low: float, high: float) -> Comparison:
+    spec = MetricSpec("roc_auc", "roc_auc", "late", "p_late")
+    difference = Interval(value, low, high)
+    return Comparison(spec, difference, verdict(difference, "higher"))
+
+
+@pytest.mark.parametrize(
+    ("rule", "difference", "failure"),
+    [
+        (PAIRED_AUC, (-0.001, -0.004, 0.002), ""),  # within noise: passes
+        (PAIRED_AUC, (-0.01, -0.015, -0.004), "worse beyond noise: -0.01, interval "),
+        (PAIRED_AUC, (0.01, 0.004, 0.015), ""),  # better beyond noise
+        # A tolerance: worse beyond noise, but not by more than it.
+        (replace(PAIRED_AUC, tolerance=0.005), (-0.006, -0.009, -0.003), ""),
+        (replace(PAIRED_AUC, tolerance=0.005), (-0.01, -0.013, -0.006), "worse beyond noise"),
+    ],
+)
+def test_a_paired_rule_fails_only_when_worse_beyond_noise(
+    rule: Rule, difference: tuple, failure: str
+) -> None:
+    # The point change (-0.02) would fail a fixed tolerance; the paired interval decides.
+    result = judge(rule, 0.76, 0.74, paired=paired_with(*difference))
+    assert result.failure.startswith(failure) and bool(result.failure) == bool(failure)
+    assert result.difference == Interval(*difference)
+
+
+def test_a_paired_rule_that_cannot_pair_compares_the_intervals_then_the_points() -> None:
+    why = "the rows differ (53,991 against 81,681)"
+    # Both revisions' intervals: compared as independent (half-widths in quadrature).
+    wide = judge(
+        PAIRED_AUC, 0.76, 0.75, paired=why, interval=(0.72, 0.78), base_interval=(0.73, 0.79)
+    )
+    assert wide.passed and wide.reading == "within noise"
+    assert wide.note == f"not paired ({why}): the two intervals compared, as independent"
+    assert wide.difference == Interval(-0.01, -0.052426, 0.032426)
+    narrow = judge(
+        PAIRED_AUC, 0.76, 0.70, paired=why, interval=(0.69, 0.71), base_interval=(0.75, 0.77)
+    )
+    assert narrow.failure.startswith("worse beyond noise: -0.06")
+    # No intervals (a base from before they were kept): the point values and the tolerance.
+    point = judge(PAIRED_AUC, 0.76, 0.759, paired=why)
+    assert point.failure == "worse by 0.001 (tolerance 0)"
+    assert point.note == f"not paired ({why}): point values compared"
+
+
+def test_a_floor_beyond_noise_fails_only_when_the_whole_interval_is_below_it() -> None:
+    straddling = judge(SKILL, 0.10, 0.099, interval=(-0.065, 0.236))
+    assert straddling.passed
+    assert straddling.note == "interval [-0.065, 0.236] reaches below the floor 0"
+    below = judge(SKILL, 0.10, -0.2, interval=(-0.3, -0.1))
+    assert below.failure.startswith("worse by 0.3 (tolerance 0.02); below the floor 0 (interval")
+    # The point below the floor, the interval not wholly: not beyond noise, so it passes.
+    assert judge(replace(SKILL, tolerance=1.0), 0.1, -0.01, interval=(-0.1, 0.08)).passed
+    strict = replace(SKILL, bounds="whole-interval")
+    assert judge(strict, 0.10, 0.099, interval=(-0.065, 0.236)).failure.startswith(
+        "below the floor 0 (interval [-0.065, 0.236])"
+    )
+    assert judge(strict, 0.10, 0.099, interval=(0.01, 0.2)).passed
+    # No interval in the metrics file: the point is checked, and the row says so.
+    alone = judge(SKILL, 0.10, 0.099)
+    assert alone.passed and alone.note == "no interval in the metrics file: point checked"
+
+
+def test_judge_all_reads_both_intervals_beside_the_metric_and_the_paired_comparison() -> None:
+    name = PAIRED_AUC.metric
+    metrics = [
+        Change("late", name, 0.76, 0.75),
+        Change("late", f"{name}_low", 0.73, 0.72),
+        Change("late", f"{name}_high", 0.79, 0.78),
+    ]
+    (unpaired,) = judge_all([PAIRED_AUC], metrics, paired={name: "no scored rows"})
+    assert unpaired.note.endswith("the two intervals compared, as independent")
+    (found,) = judge_all([PAIRED_AUC], metrics, paired={name: paired_with(-0.01, -0.02, 0.001)})
+    assert found.passed and found.reading == "within noise" and found.note == ""
+    table = verdict_table([found])
+    assert "| -0.01 [-0.02, +0.001] within noise |" in table
+
+
+@pytest.mark.parametrize(("field", "value"), [("compare", "bootstrap"), ("bounds", "low")])
+def test_an_unknown_compare_or_bounds_is_named(field: str, value: str) -> None:
+    spec = {"better": "higher", "tolerance": 0.0, field: value}
+    with pytest.raises(GateConfigError, match=f"{field} must be one of .*, not '{value}'"):
+        parse_rules({"late": {"m.json": {"auc": spec}}})
