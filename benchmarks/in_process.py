@@ -95,7 +95,7 @@ def run_pipeline(timings: dict[str, float]) -> dict[str, dict]:
         saved = model_bytes(model)
     with timed("late-evaluate", timings):
         frames = {name: processed[name] for name in evaluate.EVALUATED_SPLITS}
-        metrics, _ = evaluate.run(model, frames, params["evaluate"])
+        metrics, _, _ = evaluate.run(model, frames, params["evaluate"])
     with timed("late-predict", timings):
         summary = summarise_schedule(tables["flights"])
         score_flights(
@@ -120,7 +120,7 @@ def run_pipeline(timings: dict[str, float]) -> dict[str, dict]:
         daily_model = daily_train.run(days["train"], params["daily.train"])
         daily_saved = model_bytes(daily_model)
     with timed("daily-evaluate", timings):
-        daily_metrics, _ = daily_evaluate.run(daily_model, days)
+        daily_metrics, _, _ = daily_evaluate.run(daily_model, days)
     with timed("daily-card", timings):
         daily_card.render_card(
             params["daily.card"].version,

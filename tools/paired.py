@@ -301,7 +301,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"compare: {error}", file=sys.stderr)
         return 2
     print(f"# {args.a} against {args.b}: is the difference real?\n")
-    for project, results in tables.items():
+    # Projects that differ first: they are what the reader is looking for.
+    ordered = sorted(tables.items(), key=lambda item: all(r.identical for r in item[1]))
+    for project, results in ordered:
         print(f"## {project}\n\n{project_table(project, results, metrics, args.a, args.b)}\n")
     return 0
 

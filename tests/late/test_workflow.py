@@ -17,7 +17,12 @@ from stages.late.contract import FEATURES, PROCESSED_SCHEMA
 from stages.late.scoring import load_late_model
 from tests.conftest import SAMPLE_HGB, STAGES, Repo, ran_stages
 
-METRIC_KEYS = {"roc_auc", "average_precision", "log_loss", "brier", "n", "positive_rate"}
+# The point metrics, the 95% interval of each headline one beside it, and what the intervals are.
+HEADLINE = ("roc_auc", "average_precision", "log_loss")
+METRIC_KEYS = {
+    *HEADLINE, "brier", "n", "positive_rate", "interval",
+    *(f"{name}_{end}" for name in HEADLINE for end in ("low", "high")),
+}  # fmt: skip
 # How long the queue test waits for two queued experiments before it gives up.
 QUEUE_TIMEOUT_S = 600
 
@@ -36,6 +41,14 @@ def test_first_repro_runs_every_stage_and_writes_every_output(
     for split in ("valid", "test"):
         assert set(metrics[split]) == METRIC_KEYS
         assert 0.6 < metrics[split]["roc_auc"] < 1.0
+        assert (
+            metrics[split]["roc_auc_low"]
+            < metrics[split]["roc_auc"]
+            < metrics[split]["roc_auc_high"]
+        )
+        # The scored rows each split's intervals came from, one per flight, kept by DVC.
+        scored = pd.read_parquet(root / "data" / "late" / "evaluation" / f"{split}.parquet")
+        assert len(scored) == metrics[split]["n"]
     data = json.loads((root / "metrics" / "late" / "data.json").read_text())
     labelled = sum(data["splits"][split]["flights"] for split in ("train", "valid", "test"))
     assert labelled + data["excluded_no_arr_delay"] == data["flights"]
