@@ -24,6 +24,7 @@ from pathlib import Path, PurePosixPath
 
 import pandas as pd
 
+from stages.core.guard import read_pipeline, stage_outputs
 from stages.core.intervals import HIGH, LOW, Comparison, align, paired, spec_of
 from tools.compare import (
     CompareError,
@@ -140,6 +141,14 @@ def split_files(project: str, rev: str | None) -> tuple[dict[str, Path], str]:
     are none."""
     folder = scored_rows_dir(project)
     if rev is None:
+        declared = {
+            out for outs in stage_outputs(read_pipeline(Path("."))).values() for out in outs
+        }
+        if str(folder) not in declared:
+            return {}, (
+                f"its evaluate stage keeps no scored rows ({folder} is not an output in "
+                "dvc.yaml: docs/review.md says how to add them)"
+            )
         found = {p.stem: p for p in sorted(Path(folder).glob("*.parquet"))}
         return found, "" if found else f"{folder}/ is absent: run make repro"
     value = _lock_outputs(rev).get(str(folder))

@@ -75,8 +75,11 @@ def committed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, st
         "schema: '2.0'\nstages:\n  late-evaluate:\n    cmd: x\n    outs:\n"
         f"    - path: data/late/evaluation\n      md5: {directory}\n"
     )
+    (root / "dvc.yaml").write_text(
+        "stages:\n  late-evaluate:\n    cmd: x\n    outs:\n      - data/late/evaluation\n"
+    )
     git(root, "init", "-q")
-    git(root, "add", "dvc.lock")
+    git(root, "add", "dvc.lock", "dvc.yaml")
     git(root, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "scored")
     monkeypatch.chdir(root)
     return root, git(root, "rev-parse", "HEAD")
@@ -89,8 +92,11 @@ def test_a_revisions_rows_are_read_from_the_local_cache(committed: tuple[Path, s
     assert pd.read_parquet(files["test"]).equals(
         pd.read_parquet(root / "data/late/evaluation/test.parquet")
     )
-    # The workspace's are its files.
+    # The workspace's are its files; a project whose evaluate stage keeps none is told so.
     assert split_files("late", None)[0] == {"test": Path("data/late/evaluation/test.parquet")}
+    assert split_files("daily", None)[1].startswith(
+        "its evaluate stage keeps no scored rows (data/daily/evaluation is not an output"
+    )
 
 
 def test_rows_missing_or_corrupted_in_the_cache_are_said_in_one_line(committed) -> None:
