@@ -186,9 +186,13 @@ def compare_split(project: str, split: str, a: pd.DataFrame, b: pd.DataFrame) ->
         return SplitComparison(project, split, [], "the two revisions measure different metrics")
     aligned = align(a, b, spec)
     if aligned is None:
+        which = (
+            f"{len(a):,} against {len(b):,}"
+            if len(a) != len(b)
+            else f"as many, but other {'/'.join(spec.key)}"
+        )
         problem = (
-            f"the rows differ ({len(a):,} against {len(b):,}, or other "
-            f"{'/'.join(spec.key)}): the data or the split changed, so they cannot be paired"
+            f"the rows differ ({which}): the data or the split changed, so they cannot be paired"
         )
         return SplitComparison(project, split, [], problem)
     return SplitComparison(project, split, paired(*aligned, spec))
