@@ -176,8 +176,8 @@ BASE_ARG = $(if $(BASE),--base "$$BASE")
 report: $(INSTALLED) ## Write reports/report.md: params, metrics, gate and plots against BASE=<rev>
 	python -m tools.report $(BASE_ARG)
 
-gate: $(INSTALLED) ## Fail when a model is worse than gate.yaml allows against BASE=<rev> (ALLOW_NO_BASE=1: bounds only)
-	python -m tools.gate $(BASE_ARG) $(if $(ALLOW_NO_BASE),--allow-no-base)
+gate: $(INSTALLED) ## Fail when a model is worse than gate.yaml allows against BASE=<rev> (ALLOW_NO_BASE=1, ALLOW_NEW_ROWS=1: bounds only)
+	python -m tools.gate $(BASE_ARG) $(if $(ALLOW_NO_BASE),--allow-no-base) $(if $(ALLOW_NEW_ROWS),--allow-new-rows)
 
 compare: $(INSTALLED) ## Is A really better than B? make compare A=<experiment or rev> [B=...; default: the workspace]
 	@test -n "$$A" || { echo "compare: pass A=<experiment name or revision> (and B=, default the workspace)" >&2; exit 2; }

@@ -269,10 +269,13 @@ def judge_all(
     metrics: list[Change],
     root: Path = Path("."),
     paired: dict[str, Comparison | str] | None = None,
+    differ: dict[str, str] | None = None,
+    allow_new_rows: bool = False,
 ) -> list[Verdict]:
     """Every rule applied to the metrics read from DVC (a missing metric fails its rule, naming
     its file's problem when the file does not parse); `paired`: metric name -> its paired
-    comparison, or why there is none."""
+    comparison, or why there is none; `differ`: the metrics whose rows differ from the base's,
+    which fail (not comparable) unless `allow_new_rows`, then are checked against their bounds."""
     by_name = {change.name: change for change in metrics}
     verdicts = []
     for rule in rules:
@@ -289,21 +292,53 @@ def judge_all(
             else None,
         )
         comparison = (paired or {}).get(rule.metric)
-        verdicts.append(judge(rule, old, new, absent, comparison, interval, base_interval))
+        verdict_ = judge(rule, old, new, absent, comparison, interval, base_interval)
+        why = (differ or {}).get(rule.metric)
+        if why and verdict_.new is not None and math.isfinite(verdict_.new):
+            verdict_ = other_rows(rule, verdict_, why, allow_new_rows, interval)
+        verdicts.append(verdict_)
     return verdicts
 
 
-def paired_comparisons(
-    rules: list[Rule], base: str, done: dict[str, list] | None = None
-) -> dict[str, Comparison | str]:
-    """The paired comparison, workspace against `base`, of every metric a `compare: paired`
-    rule guards: `<metrics file>:<split>.<metric>` -> Comparison, or why there is none. `done`:
-    the projects' comparisons already made (tools.paired.compare_project), by project."""
+NEW_ROWS_HINT = "ALLOW_NEW_ROWS=1 checks the bounds only"
+
+
+def other_rows(
+    rule: Rule, judged: Verdict, why: str, allowed: bool, interval: tuple | None
+) -> Verdict:
+    """The verdict of a metric whose split scored other rows than at the base: not compared
+    with the base (a protocol or data change, not a better or worse model); a failure unless
+    `allowed`, then its bounds alone decide."""
+    bounds = judge(rule, None, judged.new, interval=interval)
+    if not allowed:
+        failure = f"not comparable with the base: {why} ({NEW_ROWS_HINT})"
+        return Verdict(
+            rule, judged.old, judged.new, "; ".join(filter(None, [failure, bounds.failure]))
+        )
+    note = f"{why}: bounds only"
+    return Verdict(rule, judged.old, judged.new, bounds.failure, note)
+
+
+@dataclass(frozen=True)
+class Pairing:
+    """What the scored rows say of each guarded metric against the base: its paired comparison
+    or why there is none (`paired`, for `compare: paired` rules), and the metrics whose split
+    scored other rows at the base (`differ`: metric -> why), which no rule may compare as if
+    they were the same."""
+
+    paired: dict[str, Comparison | str]
+    differ: dict[str, str]
+
+
+def pairing(rules: list[Rule], base: str, done: dict[str, list] | None = None) -> Pairing:
+    """The Pairing of `rules`, workspace against `base`; a metric is named
+    `<metrics file>:<split>.<metric>`. `done`: the projects' comparisons already made
+    (tools.paired.compare_project), by project."""
     from tools.paired import compare_project, metrics_file
 
-    found: dict[str, Comparison | str] = {}
-    guarded = [r for r in rules if r.compare == "paired"]
-    for project in sorted({r.project for r in guarded}):
+    paired: dict[str, Comparison | str] = {}
+    differ: dict[str, str] = {}
+    for project in sorted({r.project for r in rules}):
         results = (done or {}).get(project) or compare_project(project, None, base)
         comparisons = {
             f"{metrics_file(project)}:{r.split}.{c.spec.name}": c
@@ -311,15 +346,20 @@ def paired_comparisons(
             for c in r.comparisons
         }
         problems = {r.split: r.problem for r in results if r.problem}
-        for rule in (r for r in guarded if r.project == project):
-            split = rule.metric.partition(":")[2].partition(".")[0]
-            found[rule.metric] = (
-                comparisons.get(rule.metric)
-                or problems.get(split)
-                or problems.get("")
-                or "not a headline metric of the scored rows"
-            )
-    return found
+        differing = {r.split: r.problem for r in results if r.rows_differ}
+        for rule in (r for r in rules if r.project == project):
+            path, _, key = rule.metric.partition(":")
+            split = key.partition(".")[0]
+            if path == metrics_file(project) and split in differing:
+                differ[rule.metric] = differing[split]
+            if rule.compare == "paired":
+                paired[rule.metric] = (
+                    comparisons.get(rule.metric)
+                    or problems.get(split)
+                    or problems.get("")
+                    or "not a headline metric of the scored rows"
+                )
+    return Pairing(paired, differ)
 
 
 def nothing_compared(verdicts: list[Verdict]) -> bool:
@@ -401,10 +441,14 @@ def project_names() -> list[str]:
     return sorted(projects_in(read_sources(Path("."))))
 
 
-def evaluate(base: str) -> tuple[list[Verdict], list[str]]:
+def evaluate(base: str, allow_new_rows: bool = False) -> tuple[list[Verdict], list[str]]:
     """The verdicts of gate.yaml's rules against `base`, and the projects left unguarded."""
     rules = read_rules()
-    verdicts = judge_all(rules, read_metrics(base), paired=paired_comparisons(rules, base))
+    found = pairing(rules, base)
+    verdicts = judge_all(
+        rules, read_metrics(base), paired=found.paired, differ=found.differ,
+        allow_new_rows=allow_new_rows,
+    )  # fmt: skip
     return verdicts, unguarded(project_names(), rules)
 
 
@@ -417,10 +461,16 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="pass on the bounds alone when the base holds none of the guarded metrics",
     )
+    parser.add_argument(
+        "--allow-new-rows",
+        action="store_true",
+        help="check only the bounds of metrics whose rows differ from the base's (new data, "
+        "another split) instead of failing them",
+    )
     args = parser.parse_args(argv)
     try:
         base = resolve(args.base) if args.base else default_base()
-        verdicts, left_out = evaluate(base)
+        verdicts, left_out = evaluate(base, args.allow_new_rows)
     except (CompareError, GateConfigError) as error:
         print(f"gate: {error}", file=sys.stderr)
         return 2

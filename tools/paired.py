@@ -70,6 +70,8 @@ class SplitComparison:
     split: str
     comparisons: list[Comparison]
     problem: str = ""
+    # The two revisions scored different rows (new data, another split): nothing is like for like.
+    rows_differ: bool = False
 
     @property
     def identical(self) -> bool:
@@ -194,7 +196,7 @@ def compare_split(project: str, split: str, a: pd.DataFrame, b: pd.DataFrame) ->
         problem = (
             f"the rows differ ({which}): the data or the split changed, so they cannot be paired"
         )
-        return SplitComparison(project, split, [], problem)
+        return SplitComparison(project, split, [], problem, rows_differ=True)
     return SplitComparison(project, split, paired(*aligned, spec))
 
 

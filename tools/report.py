@@ -38,7 +38,7 @@ from tools.gate import (
     judge_all,
     no_base_message,
     nothing_compared,
-    paired_comparisons,
+    pairing,
     project_names,
     read_rules,
     verdict_table,
@@ -269,7 +269,8 @@ def build_report(base: str, base_label: str, out_dir: Path) -> tuple[str, list[s
     compared = {p: compare_project(p, None, base) for p in project_names()}
     try:
         rules = read_rules()
-        verdicts = judge_all(rules, metrics, paired=paired_comparisons(rules, base, compared))
+        found = pairing(rules, base, compared)
+        verdicts = judge_all(rules, metrics, paired=found.paired, differ=found.differ)
         failed = [f"`{v.rule.metric}`" for v in verdicts if not v.passed]
         if nothing_compared(verdicts):
             gate_line = f"**fails**: {no_base_message(f'`{base[:8]}`', len(verdicts))}"

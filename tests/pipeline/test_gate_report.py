@@ -253,3 +253,24 @@ def test_the_paired_gate_passes_a_change_within_noise_and_fails_one_worse_beyond
             )
     daily = report.split("## daily")[1]
     assert "### Is the difference real?\n\nNo change: workspace and `" in daily
+
+
+def test_a_change_of_protocol_is_not_compared_as_if_the_rows_were_the_same(gated: Repo) -> None:
+    """Time split -> random split: other test flights, a higher ROC AUC that says nothing of the
+    model. The gate refuses to compare (naming the rows), ALLOW_NEW_ROWS=1 checks the bounds
+    only, and daily, whose rows did not change, is compared as before."""
+    _committed(gated)
+    gated.run("dvc", "exp", "run", "-n", "random", "-S", "late.split.strategy=random")
+    refused = gate(gated)
+    assert refused.returncode != 0
+    late_rows = [line for line in refused.stdout.splitlines() if line.startswith("| late")]
+    assert late_rows and all(
+        "**FAIL**: not comparable with the base: the rows differ (" in row for row in late_rows
+    )
+    assert "(ALLOW_NEW_ROWS=1 checks the bounds only)" in _gate_line(refused)
+    daily_rows = [line for line in refused.stdout.splitlines() if line.startswith("| daily")]
+    assert daily_rows and all(re.search(r"\| pass( \(.*\))? \|$", row) for row in daily_rows)
+    allowed = gate(gated, "ALLOW_NEW_ROWS=1")
+    assert allowed.returncode == 0, allowed.stdout + allowed.stderr
+    assert "the data or the split changed, so they cannot be paired: bounds only" in allowed.stdout
+    _committed(gated)

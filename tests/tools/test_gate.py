@@ -273,3 +273,20 @@ def test_an_unknown_compare_or_bounds_is_named(field: str, value: str) -> None:
     spec = {"better": "higher", "tolerance": 0.0, field: value}
     with pytest.raises(GateConfigError, match=f"{field} must be one of .*, not '{value}'"):
         parse_rules({"late": {"m.json": {"auc": spec}}})
+
+
+def test_a_metric_scored_on_other_rows_than_the_base_is_not_compared_as_if_the_same() -> None:
+    """Time split -> random split: test n 53,991 -> 81,681, ROC AUC up; not a better model."""
+    why = "the rows differ (81,681 against 53,991): the data or the split changed"
+    metrics = [Change("late", AUC.metric, 0.764, 0.815)]
+    (refused,) = judge_all([AUC], metrics, differ={AUC.metric: why})
+    assert refused.failure == (
+        f"not comparable with the base: {why} (ALLOW_NEW_ROWS=1 checks the bounds only)"
+    )
+    (allowed,) = judge_all([AUC], metrics, differ={AUC.metric: why}, allow_new_rows=True)
+    assert allowed.passed and allowed.note == f"{why}: bounds only"
+    (floor,) = judge_all(
+        [AUC], [Change("late", AUC.metric, 0.764, 0.70)], differ={AUC.metric: why},
+        allow_new_rows=True,
+    )  # fmt: skip
+    assert floor.failure == "below the floor 0.72"

@@ -130,7 +130,7 @@ def test_the_workspace_against_a_revision_is_paired_on_the_same_rows(committed) 
 
 def test_different_rows_are_not_paired() -> None:
     result = compare_split("late", "test", rows(400), rows(300))
-    assert result.comparisons == []
+    assert result.comparisons == [] and result.rows_differ
     assert result.problem.startswith("the rows differ (400 against 300): the data or the split")
     shifted = compare_split("late", "test", rows(400), rows(400).assign(id=lambda f: f["id"] + 1))
     assert shifted.problem.startswith("the rows differ (as many, but other id)")
