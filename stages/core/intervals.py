@@ -148,13 +148,34 @@ def unit_codes(units: pd.Series) -> tuple[np.ndarray, int]:
     return codes.astype(np.intp), len(uniques)
 
 
-def resample_counts(n_units: int, resamples: int = RESAMPLES, seed: int = SEED) -> np.ndarray:
-    """How often each unit is drawn in each resample: ``resamples`` x ``n_units`` counts, each
-    row summing to ``n_units``."""
+def resample_chunks(
+    n_units: int, resamples: int = RESAMPLES, seed: int = SEED
+) -> Iterator[np.ndarray]:
+    """How often each unit is drawn in each resample, CHUNK resamples at a time (so memory stays
+    CHUNK x units however many units there are): rows of counts, each summing to ``n_units``.
+    The chunks are the rows one draw of all ``resamples`` would give, in order."""
     if n_units < 2:
         raise StageError(f"cannot bootstrap: {n_units} unit(s); an interval needs at least two")
     rng = np.random.default_rng(seed)
-    return rng.multinomial(n_units, np.full(n_units, 1 / n_units), size=resamples)
+    for start in range(0, resamples, CHUNK):
+        size = min(CHUNK, resamples - start)
+        yield rng.multinomial(n_units, np.full(n_units, 1 / n_units), size=size)
+
+
+def resample_counts(n_units: int, resamples: int = RESAMPLES, seed: int = SEED) -> np.ndarray:
+    """Every resample's counts at once: ``resamples`` x ``n_units``."""
+    return np.concatenate(list(resample_chunks(n_units, resamples, seed)))
+
+
+def resampled(
+    statistics: Mapping[str, Callable[[np.ndarray], np.ndarray]], n_units: int, spec: RowsSpec
+) -> dict[str, np.ndarray]:
+    """Each statistic's value on every resample of the spec, the resamples drawn once for all."""
+    values: dict[str, list[np.ndarray]] = {name: [] for name in statistics}
+    for chunk in resample_chunks(n_units, spec.resamples, spec.seed):
+        for name, statistic in statistics.items():
+            values[name].append(statistic(chunk))
+    return {name: np.concatenate(parts) for name, parts in values.items()}
 
 
 # A metric as a function of the resample counts (resamples x units) -> one value per resample.
@@ -375,13 +396,14 @@ def intervals(rows: pd.DataFrame, spec: RowsSpec) -> dict[str, Interval]:
     """Each headline metric of ``rows``, recomputed with every unit once, and its interval."""
     check_rows(rows, spec, "scored rows")
     codes, n_units = unit_codes(rows[spec.unit])
-    counts = resample_counts(n_units, spec.resamples, spec.seed)
-    ones = np.ones((1, n_units), dtype=counts.dtype)
-    found, shared = {}, {}
-    for metric in spec.metrics:
-        statistic = statistic_of(metric, rows, codes, n_units, shared)
-        low, high = percentile_bounds(statistic(counts), spec.level)
-        found[metric.name] = Interval(round_value(statistic(ones)[0]), low, high)
+    shared: dict = {}
+    statistics = {m.name: statistic_of(m, rows, codes, n_units, shared) for m in spec.metrics}
+    values = resampled(statistics, n_units, spec)
+    ones = np.ones((1, n_units), dtype=int)
+    found = {}
+    for name, statistic in statistics.items():
+        low, high = percentile_bounds(values[name], spec.level)
+        found[name] = Interval(round_value(statistic(ones)[0]), low, high)
     return found
 
 
@@ -427,16 +449,28 @@ def paired(head: pd.DataFrame, base: pd.DataFrame, spec: RowsSpec) -> list[Compa
     check_rows(head, spec, "scored rows (head)")
     check_rows(base, spec, "scored rows (base)")
     codes, n_units = unit_codes(head[spec.unit])
-    counts = resample_counts(n_units, spec.resamples, spec.seed)
-    ones = np.ones((1, n_units), dtype=counts.dtype)
-    comparisons, shared_new, shared_old = [], {}, {}
+    shared_new: dict = {}
+    shared_old: dict = {}
+    differences = {
+        m.name: _difference(
+            statistic_of(m, head, codes, n_units, shared_new),
+            statistic_of(m, base, codes, n_units, shared_old),
+        )
+        for m in spec.metrics
+    }
+    values = resampled(differences, n_units, spec)
+    ones = np.ones((1, n_units), dtype=int)
+    comparisons = []
     for metric in spec.metrics:
-        new = statistic_of(metric, head, codes, n_units, shared_new)
-        old = statistic_of(metric, base, codes, n_units, shared_old)
-        low, high = percentile_bounds(new(counts) - old(counts), spec.level)
-        difference = Interval(round_value(new(ones)[0] - old(ones)[0]), low, high)
+        low, high = percentile_bounds(values[metric.name], spec.level)
+        difference = Interval(round_value(differences[metric.name](ones)[0]), low, high)
         comparisons.append(Comparison(metric, difference, verdict(difference, metric.better)))
     return comparisons
+
+
+def _difference(new: Statistic, old: Statistic) -> Statistic:
+    """new - old on the same resamples."""
+    return lambda counts: new(counts) - old(counts)
 
 
 # The metadata key under which scored rows carry their RowsSpec (Parquet keeps it).

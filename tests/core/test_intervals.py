@@ -267,3 +267,12 @@ def test_bad_rows_are_one_clear_error() -> None:
         intervals(flights().drop(columns="p"), SPEC)
     with pytest.raises(StageError, match="column 'p' has missing values"):
         intervals(flights().assign(p=np.nan), SPEC)
+
+
+def test_resamples_come_in_chunks_that_together_are_one_draw() -> None:
+    """Memory stays CHUNK x units however many units (a row per unit, say), and chunking does not
+    change a single count."""
+    chunks = list(iv.resample_chunks(50, 250, seed=3))
+    assert [len(chunk) for chunk in chunks] == [iv.CHUNK, iv.CHUNK, 250 - 2 * iv.CHUNK]
+    whole = np.random.default_rng(3).multinomial(50, np.full(50, 1 / 50), size=250)
+    assert (np.concatenate(chunks) == whole).all()
