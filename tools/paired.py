@@ -91,7 +91,12 @@ def experiment_commit(name: str) -> str | None:
         if line.split()[0].rsplit("/", 1)[-1] == name
         and not line.startswith(("refs/exps/exec/", "refs/exps/celery/"))
     ]
-    return found[0] if len(found) == 1 else None
+    if len(set(found)) > 1:
+        raise CompareError(
+            f"{len(found)} experiments are called {name}, on different commits: pass the "
+            "commit of the one you mean (dvc exp show --sha)"
+        )
+    return found[0] if found else None
 
 
 def resolve_run(name: str) -> str | None:
@@ -173,7 +178,10 @@ def split_files(project: str, rev: str | None) -> tuple[dict[str, Path], str]:
 
 def read_rows(path: Path) -> Rows:
     """Scored rows from a Parquet file; a file that carries no spec is a problem, not an error."""
-    frame = pd.read_parquet(path)
+    try:
+        frame = pd.read_parquet(path)
+    except (OSError, ValueError) as error:  # pyarrow's ArrowInvalid is a ValueError
+        return Rows(None, f"{path} cannot be read ({error}): re-create it with make repro")
     try:
         spec_of(frame)
     except ValueError as error:

@@ -144,6 +144,20 @@ def test_names_resolve_to_commits_and_a_bad_one_is_one_line(committed) -> None:
     assert resolve_run("nudged") == rev
     with pytest.raises(CompareError, match="no-such is neither an experiment nor a revision"):
         resolve_run("no-such")
+    tree = git(root, "rev-parse", "HEAD^{tree}")
+    other = git(root, "-c", "user.name=t", "-c", "user.email=t@t", "commit-tree", tree, "-m", "o")
+    git(root, "update-ref", "refs/exps/12/3456/nudged", other)
+    with pytest.raises(CompareError, match="2 experiments are called nudged, on different"):
+        resolve_run("nudged")
+
+
+def test_a_workspace_file_that_does_not_parse_is_one_line(committed) -> None:
+    root, rev = committed
+    (root / "data/late/evaluation/test.parquet").write_bytes(b"not parquet")
+    (result,) = compare_project("late", None, rev)
+    assert result.comparisons == []
+    assert result.problem.startswith("data/late/evaluation/test.parquet cannot be read (")
+    assert result.problem.endswith("): re-create it with make repro")
 
 
 def test_the_table_pairs_says_no_change_or_falls_back_to_the_unpaired_intervals() -> None:
