@@ -9,6 +9,7 @@ this stage whenever any of them changes.
 
 from __future__ import annotations
 
+import calendar
 import dataclasses
 import json
 import logging
@@ -64,8 +65,7 @@ INTENDED_USE = """\
   `python -m stages.late.predict` (see its README), which builds the features with the same code.
 - **Not for:** decisions about a single passenger or crew member, other airports, or years far
   from the training data. It is a research baseline, not an operational forecast.
-- **Limits:** trained on 2013 flights only; the months it is tested on come after those it was
-  trained on. {seasons} Cancelled and diverted
+- **Limits:** trained on 2013 flights only: {split} Cancelled and diverted
   flights have no label and were left out, so it scores the risk of a late arrival given that
   the flight arrives. A category unseen in training (a new carrier, airport or aircraft make)
   and a missing weather observation are scored as missing values. `p_late` is calibrated on
@@ -101,6 +101,24 @@ def card_facts(
     }
 
 
+def split_note(split: dict[str, Any], features: dict[str, list[str]]) -> str:
+    """What the card says of the split that was used (``late.split``): the months of each part
+    for the time split, with the seasons note; the draw for the random split."""
+    if split["strategy"] == "random":
+        return (
+            f"its test flights are {split['test_frac']:.0%} of the year drawn at random (seed "
+            f"{split['seed']}), from the same days as its training flights, so its test scores say "
+            "how well it scores days it has seen, not how it forecasts new ones."
+        )
+    months = list(calendar.month_name)
+    return (
+        f"{months[1]}-{months[split['valid_month'] - 1]}, validated up to "
+        f"{months[split['test_month'] - 1]} and tested on {months[split['test_month']]}-"
+        f"{months[12]}, so the months it is tested on come after those it was trained on. "
+        f"{seasons_note(features)}"
+    )
+
+
 def seasons_note(features: dict[str, list[str]]) -> str:
     """What the card says of the seasons: whether the model uses calendar features that
     extrapolate past the training months."""
@@ -128,7 +146,7 @@ md5 `{model["md5"]}`.
 ## Intended use and limits
 {
         INTENDED_USE.format(
-            seasons=seasons_note(facts["features"]),
+            split=split_note(params["split"], facts["features"]),
             cutoff=params["featurize"]["realtime_cutoff_min"],
         )
     }

@@ -13,7 +13,7 @@ from ruamel.yaml import YAML
 from stages.core.card import library_versions, read_metrics
 from stages.core.errors import StageError
 from stages.core.params import read_params_file
-from stages.late.card import CARD_SPLITS, card_facts, render_card, run
+from stages.late.card import CARD_SPLITS, card_facts, render_card, run, split_note
 from stages.late.contract import CATEGORICAL_FEATURES, FEATURES, NUMERIC_FEATURES
 from stages.late.paths import MODEL_ARTIFACT, MODEL_FILE
 from stages.late.scoring import used_features
@@ -64,7 +64,14 @@ def test_card_describes_the_model_as_fitted(processed: pd.DataFrame) -> None:
     is not said to extrapolate on it."""
     params = {
         "ingest": {},
-        "split": {"late_threshold_min": 30, "strategy": "time"},
+        "split": {
+            "late_threshold_min": 30,
+            "strategy": "time",
+            "valid_month": 10,
+            "test_month": 11,
+            "test_frac": 0.25,
+            "seed": 222,
+        },
         "featurize": {"realtime_cutoff_min": 60},
         "train": {"model": "hgb", "drop_features": []},
         "card": {"version": "1.0.0"},
@@ -84,6 +91,31 @@ def test_card_describes_the_model_as_fitted(processed: pd.DataFrame) -> None:
         assert ("take values in those months" in text) == uses_calendar
         assert ("leaves the calendar" in text) == (not uses_calendar)
         assert "known 60 minutes before departure" in text
+
+
+def test_the_card_describes_the_split_that_was_used() -> None:
+    """The time split: months in order; the random split: a draw from the same days (the card
+    said the test months come after the training months for both)."""
+    time_split = {
+        "strategy": "time",
+        "valid_month": 10,
+        "test_month": 11,
+        "test_frac": 0.25,
+        "seed": 222,
+    }
+    text = split_note(time_split, WITHOUT_CALENDAR)
+    assert text.startswith(
+        "January-September, validated up to October and tested on November-December, so the "
+        "months it is tested on come after those it was trained on."
+    )
+    random_split = {**time_split, "strategy": "random"}
+    text = split_note(random_split, WITHOUT_CALENDAR)
+    assert text == (
+        "its test flights are 25% of the year drawn at random (seed 222), from the same days as "
+        "its training flights, so its test scores say how well it scores days it has seen, not "
+        "how it forecasts new ones."
+    )
+    assert "come after" not in text and "calendar" not in text
 
 
 def test_read_metrics_names_the_file(tmp_path: Path) -> None:
