@@ -92,9 +92,57 @@ def _stop_when_orphaned(chain: list[tuple[int, int]], poll_s: float) -> None:
     os.kill(os.getpid(), signal.SIGTERM)
 
 
-def run_stage(main: Callable[[], None]) -> None:
+HELP_FLAGS = ("-h", "--help")
+
+
+def stage_usage(module: str, doc: str | None, root: Path) -> str:
+    """How a stage is run and what it does: its docstring, then what dvc.yaml at ``root`` says
+    it reads (data, not code), writes and which params it declares."""
+    from stages.core.guard import read_pipeline, stage_outputs
+
+    lines = [f"usage: python -m {module}   (no arguments: run by dvc repro / make repro)", ""]
+    lines += [(doc or "").strip(), ""]
+    pipeline = read_pipeline(root)
+    for name, stage in (pipeline.get("stages") or {}).items():
+        if str(stage.get("cmd", "")).split()[:3] != ["python", "-m", module]:
+            continue
+        data = [
+            str(d) for d in stage.get("deps") or []
+            if not str(d).startswith(("stages/", "requirements/"))
+        ]  # fmt: skip
+        lines += [
+            f"dvc.yaml stage {name}:",
+            f"  reads:  {', '.join(data) or '-'}",
+            f"  writes: {', '.join(stage_outputs(pipeline)[name]) or '-'}",
+            f"  params: {', '.join(map(str, stage.get('params') or [])) or '-'} (params.yaml)",
+        ]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def refuse_arguments(main: Callable[[], None], argv: list[str]) -> int | None:
+    """For a stage that takes no arguments: its usage on stdout and 0 for ``--help``, on stderr
+    and 2 for anything else, before it reads or writes a thing; None when there are none."""
+    if not argv:
+        return None
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    module = spec.name if spec is not None else main.__module__
+    usage = stage_usage(module, sys.modules[main.__module__].__doc__, Path.cwd())
+    if argv[0] in HELP_FLAGS and len(argv) == 1:
+        sys.stdout.write(usage)
+        return 0
+    sys.stderr.write(f"{module}: takes no arguments (got {' '.join(argv)}); nothing was run\n\n")
+    sys.stderr.write(usage)
+    return 2
+
+
+def run_stage(main: Callable[[], None], takes_arguments: bool = False) -> None:
     """Run a stage's ``main`` with logging to stderr; exit 1 with the message on a StageError;
-    clean up and exit on SIGTERM as on SIGINT, and (started by DVC) when DVC has gone."""
+    clean up and exit on SIGTERM as on SIGINT, and (started by DVC) when DVC has gone. A stage
+    that takes no arguments (all but ``predict``) given some prints its usage and runs nothing."""
+    if not takes_arguments:
+        refused = refuse_arguments(main, sys.argv[1:])
+        if refused is not None:
+            sys.exit(refused)
     logging.basicConfig(
         level=logging.INFO,
         format="%(levelname)s %(name)s: %(message)s",

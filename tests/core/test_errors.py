@@ -5,6 +5,7 @@ Driven through real `dvc repro` in a temporary repository."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -121,11 +122,42 @@ def test_a_stage_run_by_hand_is_not_watched(tmp_path: Path) -> None:
         os.kill(stage, signal.SIGKILL)
 
 
-def test_a_stage_error_is_one_line_and_exit_1(caplog: pytest.LogCaptureFixture) -> None:
+def test_a_stage_error_is_one_line_and_exit_1(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def main() -> None:
         raise StageError("in.csv: column 'x' is missing")
 
+    monkeypatch.setattr(sys, "argv", ["stage"])  # pytest's own arguments are not the stage's
     with pytest.raises(SystemExit) as exit_info:
         run_stage(main)
     assert exit_info.value.code == 1
     assert [r.getMessage() for r in caplog.records] == ["in.csv: column 'x' is missing"]
+
+
+@pytest.mark.parametrize(
+    ("module", "args", "code"),
+    [
+        ("stages.ingest", ["--help"], 0),
+        ("stages.late.train", ["--foo"], 2),
+        ("stages.daily.evaluate", ["-h"], 0),
+        ("stages.late.card", ["extra", "words"], 2),
+    ],
+)
+def test_a_stage_given_arguments_prints_its_usage_and_touches_nothing(
+    tmp_path: Path, module: str, args: list[str], code: int
+) -> None:
+    """`python -m stages.ingest --help` used to run ingest and rewrite data/raw."""
+    shutil.copy(REPO_ROOT / "dvc.yaml", tmp_path / "dvc.yaml")
+    result = subprocess.run(
+        [sys.executable, "-m", module, *args], cwd=tmp_path, capture_output=True, text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)}, check=False,
+    )  # fmt: skip
+    assert result.returncode == code, result.stderr
+    usage = result.stdout if code == 0 else result.stderr
+    assert f"usage: python -m {module}   (no arguments: run by dvc repro / make repro)" in usage
+    assert "  reads:  " in usage and "  writes: " in usage and "(params.yaml)" in usage
+    if code:
+        assert usage.startswith(f"{module}: takes no arguments (got {' '.join(args)}); nothing")
+    assert "Traceback" not in result.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["dvc.yaml"]  # nothing read, nothing written
