@@ -124,11 +124,30 @@ def parse_table(
     return check_table(pd.DataFrame(parsed, index=raw.index), schema, source, row_label=row_label)
 
 
+# Delimiters a header split on commas may still hold: the file was written with another one.
+OTHER_DELIMITERS = {";": "semicolon", "\t": "tab", "|": "pipe"}
+
+
+def missing_columns_message(source: str, missing: list[str], found: list[str]) -> str:
+    """Every column ``source`` lacks, what it has, and a hint when its header looks written with
+    another delimiter or the names differ from the expected ones only in case."""
+    message = f"{source}: missing columns {missing}; found {found}"
+    if len(found) == 1:
+        for delimiter, name in OTHER_DELIMITERS.items():
+            if delimiter in found[0]:
+                return f"{message} (the header looks {name}-separated: write it comma-separated)"
+    by_case = {name.lower(): name for name in found}
+    renamed = [f"{by_case[name.lower()]} -> {name}" for name in missing if name.lower() in by_case]
+    if renamed:
+        return f"{message} (names differ only in case; rename {', '.join(renamed)})"
+    return message
+
+
 def _check_present(frame: pd.DataFrame, schema: TableSchema, source: str) -> None:
     """Raise when ``frame`` lacks a schema column or has no rows."""
     missing = [name for name in schema if name not in frame.columns]
     if missing:
-        raise SchemaError(f"{source}: missing columns {missing}; found {list(frame.columns)}")
+        raise SchemaError(missing_columns_message(source, missing, list(frame.columns)))
     if frame.empty:
         raise SchemaError(f"{source}: the table has no rows")
 

@@ -50,6 +50,7 @@ from stages.core.tables import (
     TableSchema,
     check_dates,
     check_table,
+    missing_columns_message,
     parse_table,
 )
 from stages.late.contract import FEATURE_SCHEMA, ID_COLUMNS, SCHEDULED_FLIGHT_SCHEMA
@@ -181,7 +182,7 @@ def read_batches(path: Path, schema: TableSchema, chunk_rows: int) -> Iterator[p
             names = parquet.schema_arrow.names
             missing = [name for name in schema if name not in names]
             if missing:
-                raise SchemaError(f"{path}: missing columns {missing}; found {names}")
+                raise SchemaError(missing_columns_message(str(path), missing, names))
             for name, column in schema.items():
                 problem = parquet_type_problem(parquet.schema_arrow.field(name).type, column.kind)
                 if problem:
@@ -195,6 +196,25 @@ def read_batches(path: Path, schema: TableSchema, chunk_rows: int) -> Iterator[p
                 )
     if rows == 0:
         raise SchemaError(f"{path}: the table has no rows")
+
+
+def header_of(path: Path) -> list[str]:
+    """The column names of a CSV or Parquet file, read from its header alone."""
+    if not path.is_file():
+        raise StageError(f"{path}: file not found")
+    if file_format(path) == "csv":
+        return list(next(read_csv_as_strings(path, str(path), chunk_rows=1)).columns)
+    with _parquet_file(path) as parquet:
+        return list(parquet.schema_arrow.names)
+
+
+def check_columns(path: Path, schema: TableSchema) -> None:
+    """SchemaError listing every column of ``schema`` that the file at ``path`` lacks, before
+    any slow step reads a part of it."""
+    names = header_of(path)
+    missing = [name for name in schema if name not in names]
+    if missing:
+        raise SchemaError(missing_columns_message(str(path), missing, names))
 
 
 def read_whole(path: Path, schema: TableSchema, chunk_rows: int) -> pd.DataFrame:
@@ -423,6 +443,7 @@ def predict_file(
     evaluate_params = load_params("late.evaluate", EvaluateParams)
     output_kind = file_format(output_path)
     file_format(input_path)  # fail on a bad name before the slow steps
+    check_columns(input_path, SCHEDULED_FLIGHT_SCHEMA)  # every missing column, not those read first
     side = {
         name: read_whole(path, RAW_TABLES[name], chunk_rows) for name, path in side_paths.items()
     }

@@ -6,7 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stages.core.tables import Column, SchemaError, check_table, parse_table, stored_dtype
+from stages.core.tables import (
+    Column,
+    SchemaError,
+    check_table,
+    missing_columns_message,
+    parse_table,
+    stored_dtype,
+)
 
 SCHEMA = {
     "n": Column("int"),
@@ -115,3 +122,24 @@ def test_numbers_parse_on_both_paths(values: list, expected: list) -> None:
         SCHEMA, "t.csv",
     )  # fmt: skip
     np.testing.assert_array_equal(table["x"].to_numpy(), np.array(expected))
+
+
+@pytest.mark.parametrize(
+    ("found", "hint"),
+    [
+        (["year;month;day"], " (the header looks semicolon-separated: write it comma-separated)"),
+        (["year\tmonth\tday"], " (the header looks tab-separated: write it comma-separated)"),
+        (
+            ["YEAR", "Month", "day"],
+            " (names differ only in case; rename YEAR -> year, Month -> month)",
+        ),
+        (["a", "b"], ""),
+    ],
+)
+def test_missing_columns_are_all_named_with_a_hint_when_the_header_says_why(
+    found: list[str], hint: str
+) -> None:
+    missing = [name for name in ("year", "month", "day") if name not in found]
+    assert missing_columns_message("in.csv", missing, found) == (
+        f"in.csv: missing columns {missing}; found {found}{hint}"
+    )

@@ -334,6 +334,26 @@ def test_bad_input_stops_naming_the_column_and_rows_and_writes_nothing(
         ("in.json", b"{}", r"in\.json: cannot tell the format"),
         ("in.parquet", b"year,month\n2013,1\n", r"in\.parquet: cannot read as Parquet"),
         ("in.csv", b"\x00\xff\xfe binary", r"in\.csv: (cannot read as CSV|missing columns)"),
+        # Every column the scoring needs is named, not only those the schedule is read with.
+        (
+            "in.csv",
+            b"year,month,day,origin\n2013,1,1,EWR\n",
+            r"in\.csv: missing columns \['hour', "
+            r"'sched_dep_time', 'sched_arr_time', 'carrier', 'flight', 'tailnum', 'dest', "
+            r"'distance'\]",
+        ),
+        (
+            "in.csv",
+            b"year;month;day;origin\n2013;1;1;EWR\n",
+            r"\(the header looks "
+            r"semicolon-separated: write it comma-separated\)$",
+        ),
+        (
+            "in.csv",
+            b"YEAR,MONTH,DAY,ORIGIN\n2013,1,1,EWR\n",
+            r"names differ only in case; rename "
+            r"YEAR -> year, MONTH -> month, DAY -> day, ORIGIN -> origin\)$",
+        ),
     ],
 )
 def test_unreadable_input_stops_cleanly(
