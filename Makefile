@@ -25,9 +25,6 @@ $(error P=$(P) is not a project; the projects are: $(PROJECTS))
 endif
 endif
 
-# The project's entries of the top-level `metrics:` list in dvc.yaml (two-space indented); without
-# P every project's, leaving out the data statistics (metrics/ingest.json: `dvc metrics show` it).
-P_METRICS = $(shell sed -n 's|^  - \(metrics/$(or $(P),[^/ ]*)/[^ :]*\)$$|\1|p' dvc.yaml)
 
 .PHONY: help source-data data-import data-update setup repro test check fix project lint format lock lab push pull exp-push exp-pull register promote report gate compare comment bench clean
 
@@ -70,12 +67,13 @@ setup: $(INSTALLED) $(PLOTS_PAGE) source-data ## Create or update .venv from req
 
 # Before: the params every stage declares are there (else DVC deletes a stage's outputs, then its
 # command fails). After a failure: the Git-tracked outputs DVC deleted are restored. After a
-# success: every output dvc.lock names is in the cache, no partial object left (tools/outputs.py).
+# success: every output dvc.lock names is in the cache, no partial object left (tools/outputs.py);
+# then the headline metrics with their intervals, narrow (`dvc metrics show` prints every one).
 repro: $(INSTALLED) $(PLOTS_PAGE) source-data ## Run the pipeline (dvc repro; P=<project>: its stages and what they need)
 	python -m tools.dvc_lint --params
 	dvc repro $(if $(P),--glob '$(P)-*') || { python -m tools.outputs restore; python -m tools.outputs cached; exit 1; }
 	python -m tools.outputs cached
-	dvc metrics show $(P_METRICS)
+	python -m tools.headline $(if $(P),"$$P")
 
 test: $(INSTALLED) $(PLOTS_PAGE) source-data ## Lint, check, then run the whole test suite (P=<project>: its tests)
 	ruff check .

@@ -23,6 +23,11 @@ METRIC_KEYS = {
     *HEADLINE, "brier", "n", "positive_rate", "interval",
     *(f"{name}_{end}" for name in HEADLINE for end in ("low", "high")),
 }  # fmt: skip
+# docs/experiments.md's `dvc exp show` for an 80-column terminal.
+NARROW_EXP_SHOW = (
+    "exp", "show", "--no-pager", "--drop", ".*",
+    "--keep", r"Experiment|^test\.roc_auc$|^valid\.roc_auc$|late\.train\.model",
+)  # fmt: skip
 # How long the queue test waits for two queued experiments before it gives up.
 QUEUE_TIMEOUT_S = 600
 
@@ -109,6 +114,10 @@ def test_exp_run_records_an_experiment_with_its_metrics(repo: Repo) -> None:
     assert ran_stages(result.stdout) == ["late-evaluate", "late-predict", "late-card"]
     metrics = experiment_metrics(repo)
     assert set(metrics["finer"]) == METRIC_KEYS
+    # The narrow form docs/experiments.md gives fits a terminal of 80 columns, nothing cut.
+    shown = repo.run("dvc", *NARROW_EXP_SHOW, env={"COLUMNS": "80"}).stdout
+    assert "[finer]" in shown and "…" not in shown, shown
+    assert max(len(line.rstrip()) for line in shown.splitlines()) <= 80, shown
 
 
 def finished_experiments(repo: Repo, names: tuple[str, ...]) -> int:
