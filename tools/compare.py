@@ -121,9 +121,9 @@ def param_changes(diff: dict) -> list[Change]:
     )
 
 
-def read_metrics(base: str) -> list[Change]:
-    """Every metric of the workspace and of `base`, changed or not."""
-    return metric_changes(dvc_json("metrics", "diff", base, "--all"))
+def read_metrics(base: str, head: str | None = None) -> list[Change]:
+    """Every metric of `base` (old) and of `head` (new; None: the workspace), changed or not."""
+    return metric_changes(dvc_json("metrics", "diff", base, *([head] if head else []), "--all"))
 
 
 def read_params(base: str) -> list[Change]:

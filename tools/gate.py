@@ -66,14 +66,17 @@ class Verdict:
     new: float | None
     failure: str
     note: str = ""
-    # A noise-aware comparison: new - old with its interval, and what it says (better, worse,
-    # within noise).
+    # A noise-aware comparison: new - old with its interval.
     difference: Interval | None = None
-    reading: str = ""
 
     @property
     def passed(self) -> bool:
         return not self.failure
+
+    @property
+    def reading(self) -> str:
+        """What the difference's interval says: better, worse, within noise ('' without one)."""
+        return verdict(self.difference, self.rule.better) if self.difference else ""
 
 
 def _number(value: object, where: str) -> float:
@@ -130,6 +133,8 @@ def parse_rule(project: str, metric: str, spec: object) -> Rule:
 
 
 MISSING = "missing: run make repro"
+# How a metric scored on other rows than the base can still be checked.
+NEW_ROWS_HINT = "ALLOW_NEW_ROWS=1 checks the bounds only"
 
 
 def _worse_than_tolerance(rule: Rule, old: float, new: float) -> str:
@@ -204,12 +209,17 @@ def judge(
     paired: Comparison | str | None = None,
     interval: tuple | None = None,
     base_interval: tuple | None = None,
+    other_rows: str = "",
+    allow_new_rows: bool = False,
 ) -> Verdict:
     """Apply `rule` to the metric's value at the base (`old`) and now (`new`); `absent` is what
     a missing new value means (its file's problem). For a `compare: paired` rule, `paired` is the
     paired comparison, or why there is none: then the two revisions' own intervals are compared
     as independent (`interval` now, `base_interval` at the base), or without them the point
-    values, and the note says which. `interval` also serves `bounds` other than point."""
+    values, and the note says which. `interval` also serves `bounds` other than point.
+    `other_rows` says why the metric's split scored other rows than the base (new data, another
+    split): it is not compared with the base at all, and fails unless `allow_new_rows`, when its
+    bounds alone decide."""
     notes = []
     old_value = float(old) if is_number(old) else None
     if old_value is not None and not math.isfinite(old_value):
@@ -224,7 +234,15 @@ def judge(
         return Verdict(rule, old_value, new_value, f"{new_value} is not a finite number")
     failures = []
     difference = paired.difference if isinstance(paired, Comparison) else None
-    if old_value is not None and rule.compare == "paired" and difference is not None:
+    if other_rows:
+        # A protocol or data change, not a better or worse model: nothing to compare with.
+        difference = None
+        if allow_new_rows:
+            notes = [f"{other_rows}: bounds only"]
+        else:
+            notes = []
+            failures.append(f"not comparable with the base: {other_rows} ({NEW_ROWS_HINT})")
+    elif old_value is not None and rule.compare == "paired" and difference is not None:
         failures.append(_worse_beyond_noise(rule, difference))
     elif old_value is not None and rule.compare == "paired":
         difference = unpaired_difference(old_value, new_value, base_interval, interval)
@@ -239,11 +257,11 @@ def judge(
         failures.append(_worse_than_tolerance(rule, old_value, new_value))
     bound_failures, bound_note = _bound_failures(rule, new_value, interval)
     failures += bound_failures
-    notes += [bound_note]
+    if not other_rows:
+        notes.append(bound_note)
     return Verdict(
         rule, old_value, new_value, "; ".join(f for f in failures if f),
         "; ".join(n for n in notes if n), difference,
-        verdict(difference, rule.better) if difference is not None else "",
     )  # fmt: skip
 
 
@@ -283,40 +301,21 @@ def judge_all(
         old, new = (change.old, change.new) if change else (None, None)
         absent = MISSING if is_number(new) else file_problem(root / rule.metric.split(":")[0])
         bounds = [by_name.get(rule.metric + suffix) for suffix in (LOW, HIGH)]
-        interval, base_interval = (
-            (bounds[0].new, bounds[1].new)
-            if all(b is not None and is_number(b.new) for b in bounds)
-            else None,
-            (bounds[0].old, bounds[1].old)
-            if all(b is not None and is_number(b.old) for b in bounds)
-            else None,
-        )
-        comparison = (paired or {}).get(rule.metric)
-        verdict_ = judge(rule, old, new, absent, comparison, interval, base_interval)
-        why = (differ or {}).get(rule.metric)
-        if why and verdict_.new is not None and math.isfinite(verdict_.new):
-            verdict_ = other_rows(rule, verdict_, why, allow_new_rows, interval)
-        verdicts.append(verdict_)
+        verdicts.append(
+            judge(
+                rule, old, new, absent, (paired or {}).get(rule.metric),
+                interval=_interval_of(bounds, "new"), base_interval=_interval_of(bounds, "old"),
+                other_rows=(differ or {}).get(rule.metric, ""), allow_new_rows=allow_new_rows,
+            )
+        )  # fmt: skip
     return verdicts
 
 
-NEW_ROWS_HINT = "ALLOW_NEW_ROWS=1 checks the bounds only"
-
-
-def other_rows(
-    rule: Rule, judged: Verdict, why: str, allowed: bool, interval: tuple | None
-) -> Verdict:
-    """The verdict of a metric whose split scored other rows than at the base: not compared
-    with the base (a protocol or data change, not a better or worse model); a failure unless
-    `allowed`, then its bounds alone decide."""
-    bounds = judge(rule, None, judged.new, interval=interval)
-    if not allowed:
-        failure = f"not comparable with the base: {why} ({NEW_ROWS_HINT})"
-        return Verdict(
-            rule, judged.old, judged.new, "; ".join(filter(None, [failure, bounds.failure]))
-        )
-    note = f"{why}: bounds only"
-    return Verdict(rule, judged.old, judged.new, bounds.failure, note)
+def _interval_of(bounds: list[Change | None], side: str) -> tuple | None:
+    """(low, high) of one side (``old`` or ``new``) of a metric's two bound changes, or None
+    when either is absent or not a number."""
+    values = [getattr(b, side) if b is not None else None for b in bounds]
+    return tuple(values) if all(is_number(v) for v in values) else None
 
 
 @dataclass(frozen=True)

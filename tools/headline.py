@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from stages.core.intervals import HIGH, LOW
+from tools.compare import is_number
 from tools.gate import GateConfigError, Rule, project_names, read_rules
 
 # A terminal's width: no line of the table is longer.
@@ -31,7 +32,7 @@ def lookup(document: object, key: str) -> object:
 
 
 def _number(value: object) -> str:
-    return f"{value:.4g}" if isinstance(value, int | float) and not isinstance(value, bool) else "-"
+    return f"{value:.4g}" if is_number(value) else "-"
 
 
 def headline_rows(rules: list[Rule], root: Path = Path(".")) -> list[tuple[str, str, str, str]]:

@@ -25,17 +25,9 @@ from pathlib import Path, PurePosixPath
 import pandas as pd
 
 from stages.core.guard import read_pipeline, stage_outputs
-from stages.core.intervals import HIGH, LOW, Comparison, align, paired, spec_of
-from tools.compare import (
-    CompareError,
-    dvc_json,
-    git,
-    is_number,
-    metric_changes,
-    read_metrics,
-    resolve,
-)
-from tools.dvc_lint import project_names, read_sources
+from stages.core.intervals import HIGH, LOW, NOISE_WORD, Comparison, align, paired, spec_of
+from tools.compare import CompareError, git, is_number, read_metrics, resolve
+from tools.gate import project_names
 from tools.outputs import object_path, object_problem
 
 # What names the workspace (its files, not a commit).
@@ -238,7 +230,7 @@ def comparison_rows(result: SplitComparison) -> list[str]:
     return [
         f"| {result.split} | `{c.spec.name}` | {_signed(c.difference.value)} | "
         f"[{_signed(c.difference.low)}, {_signed(c.difference.high)}] | "
-        f"{'**' + c.verdict + '**' if c.verdict != 'within noise' else c.verdict} |"
+        f"{c.verdict if c.verdict == NOISE_WORD else f'**{c.verdict}**'} |"
         for c in result.comparisons
     ]
 
@@ -297,15 +289,9 @@ def project_table(
 def metric_pairs(a: str | None, b: str | None) -> dict[str, tuple]:
     """Every metric's value at `b` and at `a` (None: the workspace), as `dvc metrics diff` reads
     them: name -> (value at b, value at a)."""
-    if b is None:  # `dvc metrics diff A` compares A with the workspace: swap the sides
+    if b is None:  # DVC's new side can only be the workspace: read A against it, then swap
         return {c.name: (c.new, c.old) for c in read_metrics(a)}
-    changes = metric_changes(dvc_json("metrics", "diff", b, *([a] if a else []), "--all"))
-    return {c.name: (c.old, c.new) for c in changes}
-
-
-def projects() -> list[str]:
-    """The projects, as `make check` finds them."""
-    return sorted(project_names(read_sources(Path("."))))
+    return {c.name: (c.old, c.new) for c in read_metrics(b, a)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -319,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
         if a == b:
             raise CompareError(f"{args.a} and {args.b} are the same revision: nothing to compare")
         metrics = metric_pairs(a, b)
-        tables = {p: compare_project(p, a, b) for p in projects()}
+        tables = {p: compare_project(p, a, b) for p in project_names()}
     except CompareError as error:
         print(f"compare: {error}", file=sys.stderr)
         return 2

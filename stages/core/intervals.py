@@ -24,6 +24,7 @@ import pandas as pd
 
 from stages.core.errors import StageError
 from stages.core.metrics import round_value
+from stages.core.tables import DATE_COLUMNS
 
 # The share of resampled values an interval spans, and how many resamples it is read from.
 LEVEL = 0.95
@@ -134,12 +135,21 @@ class Interval:
 
 @dataclass(frozen=True)
 class Comparison:
-    """Head against base on one metric: head - base with its paired interval, and the verdict
-    (``better``, ``worse`` or ``within noise``) read from where the interval lies."""
+    """Head against base on one metric: head - base with its paired interval."""
 
     spec: MetricSpec
     difference: Interval
-    verdict: str
+
+    @property
+    def verdict(self) -> str:
+        """``better``, ``worse`` or ``within noise``, read from where the interval lies."""
+        return verdict(self.difference, self.spec.better)
+
+
+def dates_of(frame: pd.DataFrame) -> pd.Series:
+    """Each row's date, ``YYYY-MM-DD``, from its year, month and day columns: the unit both
+    projects resample (a day's rows share its weather)."""
+    return pd.to_datetime(frame[list(DATE_COLUMNS)]).dt.strftime("%Y-%m-%d")
 
 
 def unit_codes(units: pd.Series) -> tuple[np.ndarray, int]:
@@ -167,8 +177,12 @@ def resample_counts(n_units: int, resamples: int = RESAMPLES, seed: int = SEED) 
     return np.concatenate(list(resample_chunks(n_units, resamples, seed)))
 
 
+# A metric as a function of the resample counts (resamples x units) -> one value per resample.
+Statistic = Callable[[np.ndarray], np.ndarray]
+
+
 def resampled(
-    statistics: Mapping[str, Callable[[np.ndarray], np.ndarray]], n_units: int, spec: RowsSpec
+    statistics: Mapping[str, Statistic], n_units: int, spec: RowsSpec
 ) -> dict[str, np.ndarray]:
     """Each statistic's value on every resample of the spec, the resamples drawn once for all."""
     values: dict[str, list[np.ndarray]] = {name: [] for name in statistics}
@@ -176,10 +190,6 @@ def resampled(
         for name, statistic in statistics.items():
             values[name].append(statistic(chunk))
     return {name: np.concatenate(parts) for name, parts in values.items()}
-
-
-# A metric as a function of the resample counts (resamples x units) -> one value per resample.
-Statistic = Callable[[np.ndarray], np.ndarray]
 
 
 def _chunks(counts: np.ndarray) -> Iterator[np.ndarray]:
@@ -317,24 +327,6 @@ class _UnitTables:
         return np.concatenate(values)
 
 
-def ranking_statistic(
-    kind: str,
-    y_true: np.ndarray,
-    scores: np.ndarray,
-    codes: np.ndarray,
-    n_units: int,
-    tables: _UnitTables | None = None,
-) -> Statistic:
-    """Weighted ROC AUC (the chance a positive outscores a negative, ties counting half) or
-    average precision (scikit-learn's: the precision at each distinct score, from the highest
-    down, weighed by the recall it adds): from ``tables`` when given (few units), else by
-    weighing every row."""
-    if tables is not None:
-        return tables.roc_auc if kind == "roc_auc" else tables.average_precision
-    metric = _auc_from_buckets if kind == "roc_auc" else _ap_from_buckets
-    return _row_weighted(metric, y_true, scores, codes)
-
-
 def log_loss_per_row(y_true: np.ndarray, scores: np.ndarray) -> np.ndarray:
     """Each row's log loss, probabilities clipped as scikit-learn clips them."""
     p = np.clip(scores.astype(float), np.finfo(float).eps, 1 - np.finfo(float).eps)
@@ -349,13 +341,20 @@ def statistic_of(
     truth = rows[spec.target].to_numpy()
     predicted = rows[spec.prediction].to_numpy(dtype=float)
     if spec.kind in ("roc_auc", "average_precision"):
+        # ROC AUC (the chance a positive outscores a negative, ties counting half) or average
+        # precision (scikit-learn's: the precision at each distinct score, from the highest down,
+        # weighed by the recall it adds): from per-unit tables when they are small enough, shared
+        # by both metrics of the same columns; else by weighing every row.
         truth = truth.astype(bool)
         shared = {} if shared is None else shared
         key = (spec.target, spec.prediction)
-        cells = max(n * n, n * len(np.unique(predicted[truth])))
-        if key not in shared and cells <= TABLE_CELLS:
+        if key not in shared and max(n, len(np.unique(predicted[truth]))) * n <= TABLE_CELLS:
             shared[key] = _UnitTables.build(truth, predicted, codes, n)
-        return ranking_statistic(spec.kind, truth, predicted, codes, n, shared.get(key))
+        tables = shared.get(key)
+        if tables is not None:
+            return tables.roc_auc if spec.kind == "roc_auc" else tables.average_precision
+        metric = _auc_from_buckets if spec.kind == "roc_auc" else _ap_from_buckets
+        return _row_weighted(metric, truth, predicted, codes)
     if spec.kind == "log_loss":
         return mean_statistic(log_loss_per_row(truth, predicted), codes, n)
     truth = truth.astype(float)
@@ -392,12 +391,10 @@ def check_rows(rows: pd.DataFrame, spec: RowsSpec, what: str) -> None:
             raise StageError(f"{what}: column {column!r} has missing values; cannot bootstrap")
 
 
-def intervals(rows: pd.DataFrame, spec: RowsSpec) -> dict[str, Interval]:
-    """Each headline metric of ``rows``, recomputed with every unit once, and its interval."""
-    check_rows(rows, spec, "scored rows")
-    codes, n_units = unit_codes(rows[spec.unit])
-    shared: dict = {}
-    statistics = {m.name: statistic_of(m, rows, codes, n_units, shared) for m in spec.metrics}
+def bootstrap(
+    statistics: Mapping[str, Statistic], n_units: int, spec: RowsSpec
+) -> dict[str, Interval]:
+    """Each statistic with every unit once, and the middle ``spec.level`` of its resamples."""
     values = resampled(statistics, n_units, spec)
     ones = np.ones((1, n_units), dtype=int)
     found = {}
@@ -405,6 +402,15 @@ def intervals(rows: pd.DataFrame, spec: RowsSpec) -> dict[str, Interval]:
         low, high = percentile_bounds(values[name], spec.level)
         found[name] = Interval(round_value(statistic(ones)[0]), low, high)
     return found
+
+
+def intervals(rows: pd.DataFrame, spec: RowsSpec) -> dict[str, Interval]:
+    """Each headline metric of ``rows``, recomputed with every unit once, and its interval."""
+    check_rows(rows, spec, "scored rows")
+    codes, n_units = unit_codes(rows[spec.unit])
+    shared: dict = {}
+    statistics = {m.name: statistic_of(m, rows, codes, n_units, shared) for m in spec.metrics}
+    return bootstrap(statistics, n_units, spec)
 
 
 def with_intervals(metrics: dict, found: Mapping[str, Interval]) -> dict:
@@ -458,14 +464,8 @@ def paired(head: pd.DataFrame, base: pd.DataFrame, spec: RowsSpec) -> list[Compa
         )
         for m in spec.metrics
     }
-    values = resampled(differences, n_units, spec)
-    ones = np.ones((1, n_units), dtype=int)
-    comparisons = []
-    for metric in spec.metrics:
-        low, high = percentile_bounds(values[metric.name], spec.level)
-        difference = Interval(round_value(differences[metric.name](ones)[0]), low, high)
-        comparisons.append(Comparison(metric, difference, verdict(difference, metric.better)))
-    return comparisons
+    found = bootstrap(differences, n_units, spec)
+    return [Comparison(metric, found[metric.name]) for metric in spec.metrics]
 
 
 def _difference(new: Statistic, old: Statistic) -> Statistic:

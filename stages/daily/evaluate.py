@@ -24,7 +24,7 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from stages.core.errors import run_stage
-from stages.core.intervals import MetricSpec, RowsSpec, evaluated, scored_rows
+from stages.core.intervals import MetricSpec, RowsSpec, dates_of, evaluated, scored_rows
 from stages.core.io import read_table, write_json, write_parquet_dir
 from stages.core.metrics import regression_metrics, round_value, skill
 from stages.core.splits import SPLITS
@@ -105,8 +105,7 @@ def residual_rows(days: pd.DataFrame, forecast: pd.Series) -> list[dict]:
 
 def rows_of(days: pd.DataFrame, forecast: pd.Series) -> pd.DataFrame:
     """The scored rows of a split: each airport-day's key, date, truth, forecast and baselines."""
-    dates = pd.to_datetime(days[["year", "month", "day"]]).dt.strftime("%Y-%m-%d")
-    return scored_rows(days.assign(**{DAY: dates, FORECAST: forecast}), ROWS_SPEC)
+    return scored_rows(days.assign(**{DAY: dates_of(days), FORECAST: forecast}), ROWS_SPEC)
 
 
 def run(

@@ -20,7 +20,7 @@ from sklearn.pipeline import Pipeline
 
 from stages.core.errors import run_stage
 from stages.core.importance import permutation_importance_encoded
-from stages.core.intervals import MetricSpec, RowsSpec, evaluated, scored_rows
+from stages.core.intervals import MetricSpec, RowsSpec, dates_of, evaluated, scored_rows
 from stages.core.io import read_table, write_json, write_parquet_dir
 from stages.core.metrics import (
     calibration_points,
@@ -75,18 +75,13 @@ def feature_importance(
     return sorted(rows, key=lambda row: (-row["importance"], row["feature"]))
 
 
-def day_of(frame: pd.DataFrame) -> pd.Series:
-    """Each flight's date, ``YYYY-MM-DD``: the unit the intervals resample."""
-    return pd.to_datetime(frame[["year", "month", "day"]]).dt.strftime("%Y-%m-%d")
-
-
 def evaluate_split(
     model: Pipeline, frame: pd.DataFrame, params: EvaluateParams
 ) -> tuple[dict, dict[str, list], pd.DataFrame]:
     """Metrics (with their intervals), plot rows and the scored rows of one split."""
     y_true = frame[LABEL].to_numpy()
     p_late = predict_late(model, frame)
-    rows = scored_rows(frame.assign(**{DAY: day_of(frame), SCORE: p_late}), ROWS_SPEC)
+    rows = scored_rows(frame.assign(**{DAY: dates_of(frame), SCORE: p_late}), ROWS_SPEC)
     plots = {
         "roc": roc_points(y_true, p_late, params.curve_points),
         "precision_recall": precision_recall_points(y_true, p_late, params.curve_points),

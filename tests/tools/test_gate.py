@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from stages.core.intervals import Comparison, Interval, MetricSpec, verdict
+from stages.core.intervals import Comparison, Interval, MetricSpec
 from tests.conftest import REPO_ROOT
 from tools.compare import Change
 from tools.gate import (
@@ -193,7 +193,7 @@ SKILL = Rule(
 def paired_with(value: float, low: float, high: float) -> Comparison:
     spec = MetricSpec("roc_auc", "roc_auc", "late", "p_late")
     difference = Interval(value, low, high)
-    return Comparison(spec, difference, verdict(difference, "higher"))
+    return Comparison(spec, difference)
 
 
 @pytest.mark.parametrize(

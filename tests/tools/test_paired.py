@@ -162,14 +162,14 @@ def test_a_workspace_file_that_does_not_parse_is_one_line(committed) -> None:
 
 def test_the_table_pairs_says_no_change_or_falls_back_to_the_unpaired_intervals() -> None:
     spec = SPEC.metrics[0]
-    better = Comparison(spec, Interval(0.01, 0.004, 0.02), "better")
+    better = Comparison(spec, Interval(0.01, 0.004, 0.02))
     paired = [SplitComparison("late", "test", [better])]
     assert project_table("late", paired, {}, "A", "B").splitlines() == [
         "| split | metric | A - B | 95% interval | verdict |",
         "|---|---|---:|---|---|",
         "| test | `roc_auc` | +0.01 | [+0.004, +0.02] | **better** |",
     ]
-    same = [SplitComparison("late", "test", [Comparison(spec, Interval(0, 0, 0), "within noise")])]
+    same = [SplitComparison("late", "test", [Comparison(spec, Interval(0, 0, 0))])]
     assert project_table("late", same, {}, "A", "B") == (
         "No change: A and B score the same rows identically."
     )
