@@ -1,7 +1,8 @@
 """Metric and curve helpers. For models that score a binary outcome: ranking, probability and
 calibration quality, and the rows ``dvc plots`` draws (ROC, precision-recall, calibration,
-confusion matrix). For regression: MAE, RMSE and the skill against a baseline. Values are rounded
-to ``DIGITS`` places so that metrics files are stable and readable.
+confusion matrix). For classes of any number: accuracy, balanced accuracy, macro F1 and log
+loss, and the confusion matrix's cells. For regression: MAE, RMSE and the skill against a
+baseline. Values are rounded to ``DIGITS`` places so that metrics files are stable and readable.
 """
 
 from __future__ import annotations
@@ -9,8 +10,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from sklearn.metrics import (
+    accuracy_score,
     average_precision_score,
+    balanced_accuracy_score,
     brier_score_loss,
+    f1_score,
     log_loss,
     precision_recall_curve,
     roc_auc_score,
@@ -109,6 +113,51 @@ def confusion_cells(
                 }
             )
     return cells
+
+
+def class_metrics(
+    y_true: np.ndarray, probabilities: np.ndarray, classes: np.ndarray
+) -> dict[str, float | int]:
+    """Accuracy, balanced accuracy, macro F1 and log loss of the class ``probabilities`` (one
+    column per entry of ``classes``, as a scikit-learn classifier's ``predict_proba`` gives them)
+    against the labels ``y_true``; with two classes, the ROC AUC of the second too. A label the
+    model has no column for counts as a miss (and stops the log loss: StageError)."""
+    if len(y_true) == 0:
+        raise StageError("cannot evaluate: no rows")
+    unknown = sorted(set(map(str, y_true)) - set(map(str, classes)))
+    if unknown:
+        raise StageError(
+            f"cannot evaluate: labels {unknown[:5]} are not among the classes the model was "
+            f"trained on ({', '.join(map(str, classes))}); the train split lacks them"
+        )
+    predicted = np.asarray(classes)[np.argmax(probabilities, axis=1)]
+    metrics: dict[str, float | int] = {
+        "accuracy": round_value(accuracy_score(y_true, predicted)),
+        "balanced_accuracy": round_value(balanced_accuracy_score(y_true, predicted)),
+        "macro_f1": round_value(f1_score(y_true, predicted, average="macro", labels=classes)),
+        "log_loss": round_value(log_loss(y_true, probabilities, labels=classes)),
+        "n": len(y_true),
+        "classes": len(classes),
+    }
+    if len(classes) == 2 and len(np.unique(y_true)) == 2:
+        metrics["roc_auc"] = round_value(roc_auc_score(y_true == classes[1], probabilities[:, 1]))
+    return metrics
+
+
+def confusion_rows(
+    y_true: np.ndarray, predicted: np.ndarray, classes: np.ndarray
+) -> list[dict[str, str | int]]:
+    """Every cell of the confusion matrix over ``classes``, empty ones included, as rows for
+    ``dvc plots``'s ``confusion`` template (one row per actual and predicted pair, with its
+    count)."""
+    actual = pd.Series(np.asarray(y_true).astype(str))
+    guessed = pd.Series(np.asarray(predicted).astype(str))
+    counts = pd.crosstab(actual, guessed)
+    names = [str(name) for name in classes]
+    counts = counts.reindex(index=names, columns=names, fill_value=0)
+    return [
+        {"actual": a, "predicted": p, "count": int(counts.loc[a, p])} for a in names for p in names
+    ]
 
 
 def regression_metrics(y_true: np.ndarray, predicted: np.ndarray) -> dict[str, float | int]:

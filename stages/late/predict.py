@@ -28,8 +28,6 @@ import gzip
 import logging
 import sys
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -40,18 +38,22 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from sklearn.pipeline import Pipeline
 
-from stages.core.errors import StageError, run_stage
+from stages.core.errors import run_stage
 from stages.core.guard import check_output_path, read_pipeline
-from stages.core.io import atomic_path, project_root, read_csv_as_strings
+from stages.core.io import (
+    atomic_path,
+    check_columns,
+    file_format,
+    open_parquet,
+    project_root,
+    read_batches,
+    read_csv_as_strings,
+    read_whole,
+)
 from stages.core.params import load_params
 from stages.core.tables import (
     DATE_COLUMNS,
-    SchemaError,
-    TableSchema,
-    check_dates,
     check_table,
-    missing_columns_message,
-    parse_table,
 )
 from stages.late.contract import FEATURE_SCHEMA, ID_COLUMNS, SCHEDULED_FLIGHT_SCHEMA
 from stages.late.featurize import (
@@ -70,9 +72,6 @@ from stages.raw import RAW_TABLES, raw_path
 
 log = logging.getLogger("stages.late.predict")
 DEFAULT_CHUNK_ROWS = 100_000
-# File formats by suffix; a ``.csv.gz`` is read as CSV (pandas infers the compression).
-# File formats by the end of the name; a ``.csv.gz`` is gzip-compressed CSV, read and written.
-FORMATS = {".csv": "csv", ".csv.gz": "csv", ".parquet": "parquet", ".pq": "parquet"}
 # Below this many flights per airport and day (the median), a file is not a whole schedule: the
 # published one has some 300 at each New York airport.
 MIN_SCHEDULE_FLIGHTS = 50
@@ -82,144 +81,6 @@ WEATHER_COLUMNS = ["temp", "dewp", "humid", "wind_dir", "wind_speed", "wind_gust
                    "pressure", "visib"]  # fmt: skip
 # How many distinct unseen categories a warning quotes.
 SHOWN_VALUES = 5
-
-
-def file_format(path: Path) -> str:
-    """``csv`` or ``parquet``, from the end of the file's name; StageError for anything else."""
-    name = path.name.lower()
-    for suffix, kind in FORMATS.items():
-        if name.endswith(suffix) and len(name) > len(suffix):
-            return kind
-    raise StageError(
-        f"{path}: cannot tell the format from the name; expected a name ending in "
-        f"{', '.join(FORMATS)}"
-    )
-
-
-def _typed_parquet_batch(raw: pd.DataFrame, schema: TableSchema, source: str) -> pd.DataFrame:
-    """Check a batch read from Parquet; text columns that should hold numbers or times are parsed
-    first, so that a bad value is reported with its row, as it would be in a CSV."""
-    text = [
-        name
-        for name, column in schema.items()
-        if name in raw.columns
-        and column.kind not in ("str",)
-        and pd.api.types.is_string_dtype(raw[name].dtype)
-    ]
-    if text:
-        text_schema = {name: schema[name] for name in text}
-        parsed = parse_table(raw[text], text_schema, source, row_label="rows")
-        raw = raw.assign(**{name: parsed[name] for name in text})
-    return check_table(raw, schema, source, row_label="rows")
-
-
-def parquet_type_problem(arrow_type: pa.DataType, kind: str) -> str:
-    """Why a Parquet column of `arrow_type` cannot hold a contract column of `kind`; empty when
-    it can. Text is always accepted (parsed like a CSV's); nested and binary types never are:
-    pandas would hand their lists, structs or bytes to the model as unseen categories."""
-    if pa.types.is_dictionary(arrow_type):
-        arrow_type = arrow_type.value_type
-    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
-        return ""
-    if pa.types.is_null(arrow_type):
-        return ""
-    fits = {
-        "str": False,
-        "int": pa.types.is_integer(arrow_type) or pa.types.is_floating(arrow_type),
-        "float": pa.types.is_integer(arrow_type)
-        or pa.types.is_floating(arrow_type)
-        or pa.types.is_decimal(arrow_type),
-        "bool": pa.types.is_boolean(arrow_type),
-        "datetime": pa.types.is_timestamp(arrow_type),
-    }.get(kind, True)
-    if fits:
-        return ""
-    nested = " (a nested type)" if pa.types.is_nested(arrow_type) else ""
-    return f"is {arrow_type}{nested}, not {kind}: write it as a plain {kind} column"
-
-
-@contextmanager
-def _parquet_file(path: Path) -> Iterator[pq.ParquetFile]:
-    """A Parquet file, opened by Python (so the audit test sees the read) and closed when the
-    block ends; StageError naming it when it is not one."""
-    try:
-        handle = path.open("rb")
-    except OSError as error:
-        raise StageError(f"{path}: cannot read as Parquet: {error}") from error
-    with handle:
-        try:
-            parquet = pq.ParquetFile(handle)
-        except (pa.ArrowInvalid, OSError) as error:
-            raise StageError(f"{path}: cannot read as Parquet: {error}") from error
-        yield parquet
-
-
-def _checked_dates(batch: pd.DataFrame, source: str, row_label: str) -> pd.DataFrame:
-    """``batch``, once its year, month and day (when it has them) are checked to form dates."""
-    if set(DATE_COLUMNS) <= set(batch.columns):
-        check_dates(batch, source, row_label)
-    return batch
-
-
-def read_batches(path: Path, schema: TableSchema, chunk_rows: int) -> Iterator[pd.DataFrame]:
-    """The ``schema`` columns of a CSV or Parquet file, typed and checked, ``chunk_rows`` at a time.
-
-    Row labels in messages are line numbers for CSV and row numbers (from 0) for Parquet. Raises
-    StageError naming the file for a missing file or column, an unreadable file, an empty table,
-    or a value that does not fit its column.
-    """
-    if not path.is_file():
-        raise StageError(f"{path}: file not found")
-    kind = file_format(path)
-    rows = 0
-    if kind == "csv":
-        for raw in read_csv_as_strings(path, str(path), chunk_rows=chunk_rows):
-            rows += len(raw)
-            # A header-only file gives one empty chunk: parse_table then names what is wrong.
-            yield _checked_dates(parse_table(raw, schema, str(path)), str(path), "lines")
-    else:
-        with _parquet_file(path) as parquet:
-            names = parquet.schema_arrow.names
-            missing = [name for name in schema if name not in names]
-            if missing:
-                raise SchemaError(missing_columns_message(str(path), missing, names))
-            for name, column in schema.items():
-                problem = parquet_type_problem(parquet.schema_arrow.field(name).type, column.kind)
-                if problem:
-                    raise SchemaError(f"{path}: column '{name}' {problem}")
-            for batch in parquet.iter_batches(batch_size=chunk_rows, columns=list(schema)):
-                raw = batch.to_pandas()
-                raw.index = pd.RangeIndex(rows, rows + len(raw), name="row")
-                rows += len(raw)
-                yield _checked_dates(
-                    _typed_parquet_batch(raw, schema, str(path)), str(path), "rows"
-                )
-    if rows == 0:
-        raise SchemaError(f"{path}: the table has no rows")
-
-
-def header_of(path: Path) -> list[str]:
-    """The column names of a CSV or Parquet file, read from its header alone."""
-    if not path.is_file():
-        raise StageError(f"{path}: file not found")
-    if file_format(path) == "csv":
-        return list(next(read_csv_as_strings(path, str(path), chunk_rows=1)).columns)
-    with _parquet_file(path) as parquet:
-        return list(parquet.schema_arrow.names)
-
-
-def check_columns(path: Path, schema: TableSchema) -> None:
-    """SchemaError listing every column of ``schema`` that the file at ``path`` lacks, before
-    any slow step reads a part of it."""
-    names = header_of(path)
-    missing = [name for name in schema if name not in names]
-    if missing:
-        raise SchemaError(missing_columns_message(str(path), missing, names))
-
-
-def read_whole(path: Path, schema: TableSchema, chunk_rows: int) -> pd.DataFrame:
-    """All of a CSV or Parquet file's ``schema`` columns, checked as ``read_batches`` does."""
-    return pd.concat(list(read_batches(path, schema, chunk_rows)))
 
 
 def read_schedule(
@@ -478,7 +339,7 @@ def predict_file(
 def _count_rows(path: Path, chunk_rows: int) -> int:
     """The number of rows of a flights file, for progress messages."""
     if file_format(path) == "parquet":
-        with _parquet_file(path) as parquet:
+        with open_parquet(path) as parquet:
             return parquet.metadata.num_rows
     return sum(len(chunk) for chunk in read_csv_as_strings(path, str(path), chunk_rows=chunk_rows))
 

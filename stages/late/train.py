@@ -11,18 +11,15 @@ from __future__ import annotations
 import logging
 
 import pandas as pd
-from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.pipeline import Pipeline
 
 from stages.core.errors import StageError, run_stage
 from stages.core.io import read_table
 from stages.core.model_io import save_model
 from stages.core.params import load_params
-from stages.core.pipelines import boosting_categories, ordinal_encoding
+from stages.core.pipelines import boosting_categories, one_hot_encoding, ordinal_encoding
 from stages.late.contract import FEATURES, LABEL, PROCESSED_SCHEMA, model_features
 from stages.late.params import HgbParams, LogregParams, TrainParams
 from stages.late.paths import MODEL_FILE, processed_path
@@ -53,26 +50,7 @@ def logreg_pipeline(params: LogregParams, seed: int, drop: tuple[str, ...] = ())
     """One-hot categories and imputed, standardised numbers into a logistic regression. The
     Pipeline takes every feature and passes on all but ``drop``."""
     categorical, numeric = model_features(drop)
-    encode = ColumnTransformer(
-        [
-            (
-                "categorical",
-                make_pipeline(
-                    SimpleImputer(strategy="constant", fill_value="missing"),
-                    OneHotEncoder(handle_unknown="ignore", min_frequency=20),
-                ),
-                categorical,
-            ),
-            (
-                "numeric",
-                make_pipeline(
-                    SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler()
-                ),
-                numeric,
-            ),
-        ],
-        verbose_feature_names_out=False,
-    )
+    encode = one_hot_encoding(categorical, numeric, min_frequency=20)
     linear = LogisticRegression(C=params.C, max_iter=params.max_iter, random_state=seed)
     return Pipeline([("encode", encode), ("model", linear)])
 

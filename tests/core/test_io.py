@@ -13,7 +13,9 @@ import pytest
 from stages.core.errors import StageError
 from stages.core.io import (
     read_csv_as_strings,
+    read_dataset,
     read_table,
+    table_files,
     to_json_bytes,
     write_json,
     write_parquet_dir,
@@ -115,3 +117,38 @@ def test_a_handle_is_read_whole_after_its_header_is_checked(tmp_path) -> None:
     with path.open("rb") as handle:
         (frame,) = read_csv_as_strings(handle, "t.csv", compression=None)
     assert frame.to_dict("list") == {"a": ["1", "3"], "b": ["2", "4"]}
+
+
+SCHEMA = {"size": Column("float", nullable=True), "kind": Column("str")}
+
+
+def test_a_dataset_is_a_file_or_a_folder_of_csv_and_parquet_files_in_name_order(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "measurements"
+    folder.mkdir()
+    (folder / "a.csv").write_text("size,kind,extra\n1.5,x,1\nNA,y,2\n")
+    pd.DataFrame({"kind": ["z"], "size": [3.0]}).to_parquet(folder / "b.parquet")
+    frame = read_dataset(folder, SCHEMA)
+    assert frame["kind"].tolist() == ["x", "y", "z"]
+    assert frame["size"].isna().tolist() == [False, True, False]
+    assert list(frame.columns) == ["size", "kind"]
+    assert read_dataset(folder / "a.csv", SCHEMA)["kind"].tolist() == ["x", "y"]
+
+
+def test_a_dataset_names_a_stray_file_an_empty_folder_and_a_missing_path(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    with pytest.raises(StageError, match="holds no table file"):
+        table_files(tmp_path / "data")
+    (tmp_path / "data" / "notes.txt").write_text("hello")
+    with pytest.raises(StageError, match=r"notes\.txt: cannot tell the format from the name"):
+        table_files(tmp_path / "data")
+    with pytest.raises(StageError, match="gone: not found"):
+        table_files(tmp_path / "gone")
+
+
+def test_a_dataset_file_names_the_line_of_a_bad_value(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text("size,kind\n1.5,x\nbig,y\n")
+    with pytest.raises(SchemaError, match=r"column 'size' expects float; .* first at lines 3"):
+        read_dataset(path, SCHEMA)

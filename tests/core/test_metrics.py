@@ -8,7 +8,9 @@ import pytest
 from stages.core.errors import StageError
 from stages.core.metrics import (
     calibration_points,
+    class_metrics,
     confusion_cells,
+    confusion_rows,
     precision_recall_points,
     regression_metrics,
     roc_points,
@@ -91,3 +93,42 @@ def test_skill_is_positive_when_better_and_negative_when_worse() -> None:
     assert skill(0.12, 0.1) == pytest.approx(-0.2)
     with pytest.raises(StageError, match="baseline's error is zero"):
         skill(0.1, 0.0)
+
+
+def test_class_metrics_for_three_classes() -> None:
+    classes = np.array(["a", "b", "c"])
+    y_true = np.array(["a", "b", "c", "a"])
+    probabilities = np.array([[0.8, 0.1, 0.1], [0.2, 0.7, 0.1], [0.5, 0.2, 0.3], [0.6, 0.3, 0.1]])
+    metrics = class_metrics(y_true, probabilities, classes)
+    assert metrics["accuracy"] == 0.75
+    assert metrics["balanced_accuracy"] == round(2 / 3, 6)
+    assert metrics["n"] == 4 and metrics["classes"] == 3
+    assert "roc_auc" not in metrics
+    assert metrics["log_loss"] > 0
+
+
+def test_class_metrics_for_two_classes_add_the_roc_auc() -> None:
+    classes = np.array(["no", "yes"])
+    y_true = np.array(["no", "yes", "yes", "no"])
+    probabilities = np.array([[0.9, 0.1], [0.2, 0.8], [0.4, 0.6], [0.7, 0.3]])
+    assert class_metrics(y_true, probabilities, classes)["roc_auc"] == 1.0
+
+
+def test_class_metrics_name_a_label_the_model_never_saw() -> None:
+    with pytest.raises(StageError, match=r"labels \['z'\] are not among the classes"):
+        class_metrics(
+            np.array(["a", "z"]), np.array([[1.0, 0.0], [0.5, 0.5]]), np.array(["a", "b"])
+        )
+    with pytest.raises(StageError, match="no rows"):
+        class_metrics(np.array([]), np.zeros((0, 2)), np.array(["a", "b"]))
+
+
+def test_confusion_rows_hold_every_cell_empty_ones_too() -> None:
+    rows = confusion_rows(
+        np.array(["a", "a", "b"]), np.array(["a", "b", "b"]), np.array(["a", "b", "c"])
+    )
+    assert len(rows) == 9
+    counts = {(row["actual"], row["predicted"]): row["count"] for row in rows}
+    assert counts[("a", "a")] == 1 and counts[("a", "b")] == 1 and counts[("b", "b")] == 1
+    assert counts[("c", "c")] == 0
+    assert sum(counts.values()) == 3

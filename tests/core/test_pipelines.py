@@ -8,7 +8,7 @@ import pytest
 
 from stages.core.errors import StageError
 from stages.core.params import kept_features
-from stages.core.pipelines import boosting_categories, ordinal_encoding
+from stages.core.pipelines import boosting_categories, one_hot_encoding, ordinal_encoding
 
 
 def test_kept_features_leave_out_the_dropped_ones_in_order() -> None:
@@ -32,3 +32,12 @@ def test_ordinal_encoding_codes_categories_and_passes_numbers() -> None:
     assert coded[0].tolist() == [1.0, 5.0]
     assert np.isnan(coded[1][0]) and coded[1][1] == 6.0  # unseen category: missing
     assert boosting_categories(["c"], ["n", "m"]) == [True, False, False]
+
+
+def test_one_hot_encoding_gives_a_missing_category_and_imputes_numbers() -> None:
+    frame = pd.DataFrame({"kind": ["a", None, "b", "a"], "size": [1.0, np.nan, 3.0, 5.0]})
+    encoded = one_hot_encoding(["kind"], ["size"]).fit(frame)
+    names = list(encoded.get_feature_names_out())
+    assert names == ["kind_a", "kind_b", "kind_missing", "size"]
+    values = encoded.transform(pd.DataFrame({"kind": ["c"], "size": [np.nan]}))
+    assert np.asarray(values).tolist() == [[0.0, 0.0, 0.0, 0.0]]  # unseen; the median, scaled

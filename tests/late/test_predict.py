@@ -22,16 +22,15 @@ import pytest
 from sklearn.pipeline import Pipeline
 
 from stages.core.errors import StageError
+from stages.core.io import file_format, read_batches
 from stages.core.model_io import save_model
 from stages.late.contract import ID_COLUMNS, POST_DEPARTURE_COLUMNS, SCHEDULED_FLIGHT_SCHEMA
 from stages.late.featurize import build_features, summarise_schedule, with_label
 from stages.late.params import FeaturizeParams, HgbParams, LogregParams, TrainParams
 from stages.late.predict import (
     InputReport,
-    file_format,
     main,
     observed_period,
-    read_batches,
     read_schedule,
     score_flights,
 )
