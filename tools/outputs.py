@@ -51,14 +51,18 @@ def object_problem(path: Path, value: str) -> str:
     return "" if actual == expected else f"corrupted: its bytes hash to {actual}"
 
 
-def needed_objects(repo: object, run_cache: bool = False) -> list[CachedObject]:
+def needed_objects(
+    repo: object, run_cache: bool = False, present_only: bool = False
+) -> list[CachedObject]:
     """The objects of every cached output of the workspace's dvc.lock and .dvc files (directory
-    trees and their files), and with `run_cache` those of the run-cache's records."""
+    trees and their files), and with `run_cache` those of the run-cache's records. With
+    `present_only`, only those of outputs the workspace holds: in a clone where `make repro P=`
+    ran one project, the others' outputs are neither here nor in the cache, and rightly so."""
     from dvc.exceptions import DvcException
 
     found: dict[str, CachedObject] = {}
     for out in repo.index.outs:
-        if not out.use_cache:
+        if not out.use_cache or (present_only and not Path(out.fs_path).exists()):
             continue
         stage = out.stage.addressing
         if not out.hash_info.value:
@@ -189,11 +193,12 @@ def fetched() -> int:
 
 
 def cached() -> int:
-    """After `dvc repro`: every output dvc.lock names is in the cache; no partial object left."""
+    """After `dvc repro`: every output dvc.lock names that the workspace holds is in the cache
+    (a failed write of the cache leaves it there but not cached); no partial object left."""
     for line in remove_partials():
         print(line, file=sys.stderr)
     with open_repo() as repo:
-        objects = needed_objects(repo)
+        objects = needed_objects(repo, present_only=True)
     found = problems(objects)
     for obj, problem in found.items():
         print(

@@ -49,15 +49,26 @@ def recorded_objects(repo: Repo) -> set[HashInfo]:
     return objects
 
 
+def _is_current(stage: object) -> bool:
+    """Whether the stage's deps and outs match ``dvc.lock``; False for one not reproduced here
+    (a project run alone with ``make repro P=...``: its inputs are absent), which has no result
+    to record."""
+    try:
+        return not stage.changed()  # type: ignore[attr-defined]
+    except OSError:
+        return False
+
+
 def record_skipped_runs(repo: Repo) -> list[str]:
     """Save a run record for every stage that is up to date with ``dvc.lock`` and has none
-    (``save`` returns early when one exists). Returns the stages recorded."""
+    (``save`` returns early when one exists); a stage not reproduced here is passed over.
+    Returns the stages recorded."""
     from dvc.stage.cache import _can_hash
 
     recorded = []
     with repo.lock:
         for stage in repo.index.stages:
-            if not stage.cmd or not _can_hash(stage) or stage.changed():
+            if not stage.cmd or not _is_current(stage) or not _can_hash(stage):
                 continue
             before = len(record_paths(repo))
             repo.stage_cache.save(stage)

@@ -39,21 +39,25 @@ def test_repro_and_test_narrow_to_a_project() -> None:
     assert "pytest tests/daily" in dry_run("test", "P=daily").stdout.splitlines()
     unknown = dry_run("test", "P=weekly")
     assert unknown.returncode != 0
-    assert (
-        "P=weekly is not a project or test folder; make test takes: core daily late pipeline tools"
-        in unknown.stderr
-    )
+    folders = " ".join(sorted(path.parent.name for path in REPO_ROOT.glob("tests/*/__init__.py")))
+    assert f"P=weekly is not a project or test folder; make test takes: {folders}" in unknown.stderr
     assert "pytest tests/core" in dry_run("test", "P=core").stdout.splitlines()
     assert "pytest tests/tools" in dry_run("test", "P=tools").stdout.splitlines()
     # repro narrows to projects only: the core has no stages of its own.
     core = dry_run("repro", "P=core")
     assert core.returncode != 0
-    assert "P=core is not a project; the projects are: daily late" in core.stderr
+    projects = " ".join(
+        sorted(path.parent.name for path in REPO_ROOT.glob("stages/*/__init__.py"))
+    ).replace("core ", "")
+    assert f"P=core is not a project; the projects are: {projects}" in core.stderr
 
 
 def test_project_needs_a_name_and_runs_the_scaffold() -> None:
     result = dry_run("project", "NAME=weekly")
-    assert 'python -m tools.new_project "$NAME"' in result.stdout.splitlines()
+    assert (
+        'python -m tools.new_project "$NAME" --data="$DATA" --target="$TARGET" --task="$TASK" '
+        '--date="$DATE" --key="$KEY"' in result.stdout.splitlines()
+    )
     missing = subprocess.run(["make", "project"], cwd=REPO_ROOT, capture_output=True, text=True)
     assert missing.returncode != 0
     assert "usage: make project NAME=<name>" in missing.stderr

@@ -4,19 +4,36 @@ name that changes nothing. Driven in copies of this repository, with real ``dvc`
 from __future__ import annotations
 
 import hashlib
+import itertools
+import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from ruamel.yaml import YAML
 
-from tests.conftest import Repo, ran_stages, write_params
+from tests.conftest import REPO_ROOT, Repo, make_measurements, ran_stages, write_params
 from tools.new_project import main, refusal, with_project_contract
-from tools.project_copy import copy_project
+from tools.project_copy import copy_project, remove_project
 
-NAME = "tryout"
+
+def unused_name(base: str) -> str:
+    """``base``, else ``base2``, ``base3``...: a project name this repository does not hold yet
+    (a team may have added a project of that very name)."""
+    for number in itertools.count(1):
+        name = base if number == 1 else f"{base}{number}"
+        if refusal(name, REPO_ROOT) is None:
+            return name
+    raise AssertionError("unreachable")
+
+
+NAME = unused_name("tryout")
+PLANTS = unused_name("plants")
+WEIGHTS = unused_name("weights")
 
 
 def tree_hashes(root: Path) -> dict[str, str]:
@@ -157,3 +174,176 @@ def test_a_new_project_passes_every_check_runs_and_is_tested(copy: Path) -> None
         cwd=copy, env=env, capture_output=True, text=True,
     )  # fmt: skip
     assert notebook.returncode == 0, notebook.stderr[-3000:]
+
+
+def _checks_pass(root: Path) -> None:
+    """make check's and make lint's commands pass in ``root``."""
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    bin_dir = Path(sys.executable).parent
+    for command in (
+        [str(bin_dir / "ruff"), "check", "."],
+        [str(bin_dir / "ruff"), "format", "--check", "."],
+        [str(bin_dir / "lint-imports"), "--no-cache"],
+        [sys.executable, "-m", "tools.dvc_lint"],
+        [sys.executable, "-m", "tools.notebook_lint"],
+    ):
+        checked = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True)
+        assert checked.returncode == 0, f"{command}:\n{checked.stdout}\n{checked.stderr}"
+
+
+def _pytest(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """pytest in ``root``, on its own code."""
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider", *args],
+        cwd=root, env={**os.environ, "PYTHONPATH": str(root)}, capture_output=True, text=True,
+    )  # fmt: skip
+
+
+def test_a_project_on_its_own_csv_is_tracked_runs_alone_and_reruns_on_a_data_change(
+    repo: Repo, tmp_path: Path
+) -> None:
+    """What a new user does with their own table: scaffold on it, check, commit, run the
+    project, run an experiment on one of its params, change a value of the data and accept it
+    the DVC way; only that project's stages run each time, and the whole suite still collects."""
+    data = tmp_path / "plants.csv"
+    make_measurements(300).to_csv(data, index=False)
+    result = repo.run(
+        sys.executable, "-m", "tools.new_project", PLANTS, f"--data={data}", "--target=species"
+    )
+    assert f"data/source/{PLANTS}: 300 rows, classification of 'species'" in result.stdout
+    assert (repo.root / f"data/source/{PLANTS}/plants.csv").read_bytes() == data.read_bytes()
+    _checks_pass(repo.root)
+    repo.commit(f"project {PLANTS}")
+    assert repo.run("git", "ls-files", f"data/source/{PLANTS}.dvc").stdout.strip()
+    assert not repo.run("git", "ls-files", f"data/source/{PLANTS}").stdout.strip().endswith(".csv")
+    assert repo.repro() == [f"{PLANTS}-prepare", f"{PLANTS}-train", f"{PLANTS}-evaluate"]
+    repo.commit(f"{PLANTS} reproduced")
+    assert json.loads(repo.run("dvc", "status", "--json").stdout) == {}
+    metrics = json.loads((repo.root / f"metrics/{PLANTS}/metrics.json").read_text())
+    assert metrics["test"]["classes"] == 3 and 0 <= metrics["test"]["macro_f1"] <= 1
+    cells = json.loads((repo.root / f"metrics/{PLANTS}/plots/confusion.json").read_text())
+    assert len(cells) == 9 and sum(c["count"] for c in cells) == metrics["test"]["n"]
+    ran = ran_stages(repo.run("dvc", "exp", "run", "-S", f"{PLANTS}.train.C=0.3").stdout)
+    assert ran == [f"{PLANTS}-train", f"{PLANTS}-evaluate"]
+    repo.run("git", "checkout", "--", "params.yaml", "dvc.lock", "metrics")
+    repo.run("dvc", "checkout", "--quiet")
+    # A value of the data changes; `dvc add` accepts it: that project's stages run, no other.
+    table = repo.root / f"data/source/{PLANTS}/plants.csv"
+    lines = table.read_text().splitlines()
+    fields = lines[5].split(",")
+    fields[lines[0].split(",").index("length")] = "99.5"  # a feature's value, not its spelling
+    lines[5] = ",".join(fields)
+    table.write_text("\n".join(lines) + "\n")
+    repo.run("dvc", "add", "--quiet", f"data/source/{PLANTS}")
+    assert repo.repro() == [f"{PLANTS}-prepare", f"{PLANTS}-train", f"{PLANTS}-evaluate"]
+    collected = _pytest(repo.root, "--collect-only", "tests")
+    assert collected.returncode == 0, collected.stdout[-3000:]
+    tests = _pytest(repo.root, f"tests/{PLANTS}")
+    assert tests.returncode == 0, tests.stdout[-3000:]
+
+
+def test_a_regression_on_a_parquet_folder_split_by_date(copy: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "drops"
+    folder.mkdir()
+    make_measurements(200, seed=1).to_parquet(folder / "a.parquet")
+    make_measurements(120, seed=2).to_parquet(folder / "b.parquet")
+    write_params(copy, {"ingest": {"sample_frac": 0.05}})
+    repo = Repo(copy)
+    repo.run("git", "init", "-q", "-b", "main")
+    repo.commit("the monorepo")
+    result = repo.run(
+        sys.executable, "-m", "tools.new_project", WEIGHTS, f"--data={folder}",
+        "--target=weight", "--date=measured_on",
+    )  # fmt: skip
+    assert "regression of 'weight'" in result.stdout
+    assert "split: time" in (copy / "params.yaml").read_text()
+    _checks_pass(copy)
+    repo.commit(WEIGHTS)
+    assert repo.repro("--glob", f"{WEIGHTS}-*") == [
+        f"{WEIGHTS}-prepare", f"{WEIGHTS}-train", f"{WEIGHTS}-evaluate"
+    ]  # fmt: skip
+    metrics = json.loads((copy / f"metrics/{WEIGHTS}/metrics.json").read_text())
+    assert metrics["test"]["skill"] > 0  # the weight follows the measurements
+    # make push's first step, with the flights projects never reproduced here: one line.
+    recorded = repo.run("python", "-m", "tools.run_cache", "record")
+    assert recorded.stdout == f"run-cache: recorded {WEIGHTS}-evaluate\n"
+    tests = _pytest(copy, f"tests/{WEIGHTS}")
+    assert tests.returncode == 0, tests.stdout[-3000:]
+
+
+def test_a_projects_tests_are_skipped_saying_why_where_its_data_is_absent(
+    copy: Path, tmp_path: Path
+) -> None:
+    data = tmp_path / "plants.parquet"
+    make_measurements(100).to_parquet(data)
+    repo = Repo(copy)
+    repo.run("git", "init", "-q", "-b", "main")
+    repo.run(sys.executable, "-m", "tools.new_project", PLANTS, f"--data={data}", "--target=count")
+    repo.commit(PLANTS)
+    shutil.rmtree(copy / f"data/source/{PLANTS}")
+    shutil.rmtree(copy / ".dvc/cache")
+    tests = _pytest(copy, "-rs", f"tests/{PLANTS}")
+    assert tests.returncode == 0, tests.stdout[-3000:]
+    assert f"data/source/{PLANTS} is absent here (workspace and DVC cache): run `make pull`" in (
+        tests.stdout
+    )
+    assert " passed" in tests.stdout and " skipped" in tests.stdout
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--target=colour"], "TARGET=colour: no such column in"),
+        ([], "TARGET=<column> is needed: the columns of"),
+        (["--target=site", "--task=regression"], "TASK=regression: 'site' holds str values"),
+        (["--target=species", "--date=site"], "DATE=site: column 'site' of"),
+        (["--target=species", "--task=ordinal"], "TASK=ordinal: use one of"),
+    ],
+)
+def test_a_dataset_that_cannot_start_a_project_is_one_line_and_changes_nothing(
+    copy: Path, tmp_path: Path, arguments: list[str], message: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    data = tmp_path / "plants.csv"
+    make_measurements(60).to_csv(data, index=False)
+    before = tree_hashes(copy)
+    assert main([PLANTS, f"--data={data}", *arguments], root=copy) == 1
+    error = capsys.readouterr().err
+    assert error.startswith(f"ERROR: {message}") and error.count("\n") == 1
+    assert tree_hashes(copy) == before
+
+
+def test_missing_data_and_options_without_data_are_refused(
+    copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = tree_hashes(copy)
+    assert main([PLANTS, "--data=/nowhere/plants.csv", "--target=x"], root=copy) == 1
+    assert capsys.readouterr().err == "ERROR: DATA=/nowhere/plants.csv: no such file or folder\n"
+    assert main([PLANTS, "--target=x"], root=copy) == 1
+    assert (
+        capsys.readouterr().err == "ERROR: --target given without DATA=<file or folder> (--data)\n"
+    )
+    assert tree_hashes(copy) == before
+
+
+def test_a_project_taken_out_of_a_copy_leaves_the_repository_as_it_was(
+    copy: Path, tmp_path: Path
+) -> None:
+    """What the pipeline tests' copy does with a project whose data is absent: every file as
+    before the project was added, the YAML files equal in content (a comment may stay)."""
+    safe = YAML(typ="safe")
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=copy, check=True)
+    before = tree_hashes(copy)
+    documents = {name: safe.load(copy / name) for name in ("dvc.yaml", "params.yaml", "gate.yaml")}
+    data = tmp_path / "plants.csv"
+    make_measurements(60).to_csv(data, index=False)
+    assert main([PLANTS, f"--data={data}", "--target=species"], root=copy) == 0
+    remove_project(copy, PLANTS)
+    after = tree_hashes(copy)
+    changed = {path for path in before.keys() | after.keys() if before.get(path) != after.get(path)}
+    assert changed <= {"dvc.yaml", "params.yaml", ".dvc/cache"} | {
+        path for path in after if path.startswith(".dvc/")
+    }
+    for name, document in documents.items():
+        assert safe.load(copy / name) == document, name
+    _checks_pass(copy)

@@ -35,7 +35,10 @@ def make_notebook(*sources: str) -> dict:
 
 
 def test_repository_notebooks_pass() -> None:
-    assert len(NOTEBOOKS) == 5
+    # The shipped projects' notebooks are found (a project added later brings its own).
+    shipped = {"late/01-eda", "late/02-features", "late/03-model-analysis",
+               "daily/01-eda", "daily/02-model"}  # fmt: skip
+    assert shipped <= {f"{path.parent.name}/{path.stem}" for path in NOTEBOOKS}
     assert check_notebooks(REPO_ROOT) == []
 
 
