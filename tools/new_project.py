@@ -194,23 +194,22 @@ def project_plot(name: str, dataset: Dataset | None) -> dict[str, dict]:
                 "x_label": "False positive rate", "y_label": "True positive rate",
             }
         }  # fmt: skip
+    target = dataset.plan.target
     if dataset.plan.task == "classification":
-        return {
-            f"{name}-confusion": {
-                "title": f"Confusion matrix ({name}, {name}.evaluate.plot_split)",
-                "template": "confusion", "x": "actual",
-                "y": {f"metrics/{name}/plots/confusion.json": "predicted"},
-                "x_label": f"Actual {dataset.plan.target}",
-                "y_label": f"Predicted {dataset.plan.target}",
-            }
-        }  # fmt: skip
+        kind, template, title = (
+            "confusion", "confusion", f"Confusion matrix ({name}, {name}.evaluate.plot_split)"
+        )  # fmt: skip
+    else:
+        kind, template, title = (
+            "predicted",
+            "scatter",
+            f"Predicted against actual {target} ({name})",
+        )
     return {
-        f"{name}-predicted": {
-            "title": f"Predicted against actual {dataset.plan.target} ({name})",
-            "template": "scatter", "x": "actual",
-            "y": {f"metrics/{name}/plots/predicted.json": "predicted"},
-            "x_label": f"Actual {dataset.plan.target}",
-            "y_label": f"Predicted {dataset.plan.target}",
+        f"{name}-{kind}": {
+            "title": title, "template": template, "x": "actual",
+            "y": {f"metrics/{name}/plots/{kind}.json": "predicted"},
+            "x_label": f"Actual {target}", "y_label": f"Predicted {target}",
         }
     }  # fmt: skip
 

@@ -144,29 +144,16 @@ def test_a_new_project_passes_every_check_runs_and_is_tested(copy: Path) -> None
     repo.commit("the monorepo")
     result = repo.run(sys.executable, "-m", "tools.new_project", NAME)
     assert f"project '{NAME}': wrote 16 files" in result.stdout
-    env = {**os.environ, "PYTHONPATH": str(copy)}
-    bin_dir = Path(sys.executable).parent
-    for command in (
-        [str(bin_dir / "ruff"), "check", "."],
-        [str(bin_dir / "ruff"), "format", "--check", "."],
-        [str(bin_dir / "lint-imports"), "--no-cache"],
-        [sys.executable, "-m", "tools.dvc_lint"],
-        [sys.executable, "-m", "tools.notebook_lint"],
-    ):
-        checked = subprocess.run(command, cwd=copy, env=env, capture_output=True, text=True)
-        assert checked.returncode == 0, f"{command}:\n{checked.stdout}\n{checked.stderr}"
+    _checks_pass(copy)
     ran = ran_stages(repo.run("dvc", "repro", "--glob", f"{NAME}-*").stdout)
     assert ran == ["ingest", f"{NAME}-prepare", f"{NAME}-train", f"{NAME}-evaluate"]
     assert (copy / "metrics" / NAME / "metrics.json").is_file()
     assert (copy / "metrics" / NAME / "plots" / "test" / "roc.json").is_file()
     dag = repo.run("dvc", "dag", "--dot").stdout
     assert f'"ingest" -> "{NAME}-prepare"' in dag
-    tests = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider",
-         f"tests/{NAME}", "-k", "not notebook"],
-        cwd=copy, env=env, capture_output=True, text=True,
-    )  # fmt: skip
+    tests = _pytest(copy, f"tests/{NAME}", "-k", "not notebook")
     assert tests.returncode == 0, tests.stdout[-3000:]
+    env = {**os.environ, "PYTHONPATH": str(copy)}
     notebook = subprocess.run(
         [sys.executable, "-m", "papermill", "--cwd", f"notebooks/{NAME}",
          f"notebooks/{NAME}/01-explore.ipynb", str(copy.parent / "out.ipynb"),
