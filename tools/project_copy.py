@@ -14,6 +14,8 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
+from stages.core.guard import read_pipeline
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -104,8 +106,8 @@ def copy_project(target: Path, source: Path = REPO_ROOT) -> None:
 
 def stage_deps(root: Path) -> dict[str, list[str]]:
     """Each stage of ``root``'s dvc.yaml with the paths it depends on."""
-    pipeline = YAML(typ="safe", pure=True).load((root / "dvc.yaml").read_text())
-    return {name: list(stage.get("deps", [])) for name, stage in pipeline["stages"].items()}
+    stages = read_pipeline(root).get("stages") or {}
+    return {name: list(stage.get("deps", [])) for name, stage in stages.items()}
 
 
 def projects_without_data(root: Path) -> dict[str, str]:
@@ -131,17 +133,10 @@ def remove_project(root: Path, name: str) -> None:
     from tools.dvc_lint import round_trip_yaml
     from tools.new_project import without_project_contract, without_project_pipeline
 
-    own = {
-        dep
-        for stage, deps in stage_deps(root).items()
-        if stage.startswith(f"{name}-")
-        for dep in deps
-    }
+    by_stage = stage_deps(root)
+    own = {dep for stage, deps in by_stage.items() if stage.startswith(f"{name}-") for dep in deps}
     others = {
-        dep
-        for stage, deps in stage_deps(root).items()
-        if not stage.startswith(f"{name}-")
-        for dep in deps
+        dep for stage, deps in by_stage.items() if not stage.startswith(f"{name}-") for dep in deps
     }
     for folder in (f"stages/{name}", f"tests/{name}", f"notebooks/{name}"):
         shutil.rmtree(root / folder, ignore_errors=True)

@@ -25,6 +25,8 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
+from stages.core.guard import read_pipeline
+
 # The refs a workspace experiment writes; EXEC_HEAD alone stays after a clean run, the others
 # only while one runs or after one was killed.
 EXEC_REFS = "refs/exps/exec/"
@@ -122,16 +124,10 @@ def project_targets(stages: Iterable[str], project: str) -> list[str]:
     return [name for name in stages if name.startswith(f"{project}-")]
 
 
-def pipeline_stages(root: Path) -> list[str]:
-    """The stage names of ``root``'s dvc.yaml, in its order."""
-    pipeline = YAML(typ="safe", pure=True).load((root / "dvc.yaml").read_text(encoding="utf-8"))
-    return list(pipeline.get("stages", {}))
-
-
 def exp_command(root: Path, project: str, args: str) -> list[str]:
     """`dvc exp run` of ``project``'s stages (DVC adds the shared stages they need) with the
     options ``args`` (shell words: `-S key=value`, `--queue`, `-n name`...)."""
-    targets = project_targets(pipeline_stages(root), project)
+    targets = project_targets(read_pipeline(root).get("stages") or {}, project)
     if not targets:
         raise WorkspaceError(f"P={project}: dvc.yaml has no stage named '{project}-...'")
     try:
