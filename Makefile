@@ -1,5 +1,11 @@
 # Every target that runs code first makes sure .venv matches requirements.lock.
 .DEFAULT_GOAL := help
+# Every path below is relative to the repository root: `make -f <this file>` from elsewhere would
+# build a second .venv there. Each working folder holds a Makefile saying the same (tools/here.mk).
+ROOT := $(dir $(abspath $(lastword $(MAKEFILE_LIST))))
+ifneq ($(CURDIR)/,$(ROOT))
+$(error run make from the repository root: cd $(patsubst %/,%,$(ROOT)) && make $(strip $(or $(MAKECMDGOALS),help) $(MAKEOVERRIDES)))
+endif
 SHELL := /bin/bash
 
 PYTHON ?= python3

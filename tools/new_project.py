@@ -53,6 +53,8 @@ DATA_TEMPLATE_DIR = Path(__file__).parent / "data_template"
 SOURCE_ROOT = Path("data/source")
 # Where each folder of the template goes, for a project called ``name``.
 DESTINATIONS = {"stages": "stages/{name}", "tests": "tests/{name}", "notebooks": "notebooks/{name}"}
+# The Makefile each working folder links to: run from there, make says to run from the root.
+HERE_MAKEFILE = Path("tools/here.mk")
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 # Longer names make paths (and DVC stage names) no one types; far below any file system's limit.
 MAX_NAME = 40
@@ -459,6 +461,17 @@ def _write_tree(files: dict[str, str], staging: Path) -> None:
             raise OSError(error.errno, error.strerror, path) from None
 
 
+def _link_here_makefiles(name: str, staging: Path) -> list[str]:
+    """Link the project's code and notebook folders' ``Makefile`` to ``tools/here.mk``, as every
+    working folder's is; the paths linked."""
+    links = []
+    for folder in (DESTINATIONS["stages"], DESTINATIONS["notebooks"]):
+        path = Path(folder.format(name=name), "Makefile")
+        (staging / path).symlink_to(os.path.relpath(HERE_MAKEFILE, path.parent))
+        links.append(path.as_posix())
+    return links
+
+
 def _copy_data(dataset: Dataset, staging: Path) -> None:
     """Copy the dataset's table files into ``staging`` at the project's source folder."""
     target = staging / dataset.source
@@ -507,6 +520,7 @@ def create_project(name: str, root: Path, dataset: Dataset | None = None) -> lis
     originals = {path: (root / path).read_bytes() for path in shared}
     try:
         _write_tree(changes, staging)
+        links = _link_here_makefiles(name, staging)
         if copied:
             _copy_data(dataset, staging)
         for folder in folders:
@@ -528,7 +542,7 @@ def create_project(name: str, root: Path, dataset: Dataset | None = None) -> lis
         raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    written = sorted(changes)
+    written = sorted([*changes, *links])
     return [*written, f"{dataset.source}.dvc"] if copied else written
 
 

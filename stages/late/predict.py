@@ -38,7 +38,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from sklearn.pipeline import Pipeline
 
-from stages.core.errors import run_stage
+from stages.core.errors import StageError, run_stage
 from stages.core.guard import check_output_path, read_pipeline
 from stages.core.io import (
     atomic_path,
@@ -50,7 +50,7 @@ from stages.core.io import (
     read_csv_as_strings,
     read_whole,
 )
-from stages.core.params import load_params
+from stages.core.params import PARAMS_FILE, load_params
 from stages.core.tables import (
     DATE_COLUMNS,
     check_table,
@@ -295,19 +295,24 @@ def _dates_text(dates: pd.DataFrame) -> str:
 
 
 def schedule_for(
-    input_path: Path, schedule_path: Path | None, departures_path: Path | None, chunk_rows: int
+    input_path: Path,
+    schedule_path: Path | None,
+    departures_path: Path | None,
+    chunk_rows: int,
+    root: Path = Path(),
 ) -> tuple[ScheduleSummary, Path, int, str]:
     """The summary of the schedule to count congestion on, its path, the input's number of
     flights, and a note when the published schedule was not used for some days. When none is
     given, the choice is made day by day: the published schedule (the raw flights table) on the
     days it has flights of every airport of the input, the input itself on the others, so that
-    one flight of an odd day never changes another day's flights' features."""
+    one flight of an odd day never changes another day's flights' features. The raw flights
+    table is the one under ``root``."""
     if schedule_path is not None:
         summary, rows = read_schedule(schedule_path, chunk_rows, departures_path)
         total = rows if schedule_path == input_path else _count_rows(input_path, chunk_rows)
         return summary, schedule_path, total, ""
     days, total = flight_days(input_path, chunk_rows)
-    published = raw_path("flights")
+    published = root / raw_path("flights")
     if not published.is_file():
         summary, _ = read_schedule(input_path, chunk_rows, departures_path)
         return summary, input_path, total, ""
@@ -350,10 +355,19 @@ def predict_file(
     side_paths: dict[str, Path],
     chunk_rows: int,
     departures_path: Path | None = None,
+    root: Path = Path(),
 ) -> InputReport:
-    """Score every flight of ``input_path`` into ``output_path``, written atomically."""
-    featurize_params = load_params("late.featurize", FeaturizeParams)
-    evaluate_params = load_params("late.evaluate", EvaluateParams)
+    """Score every flight of ``input_path`` into ``output_path``, written atomically, with the
+    params and the published schedule of the repository at ``root`` (or a version of it that
+    ``late-score`` fetched)."""
+    if not (root / PARAMS_FILE).is_file():
+        raise StageError(
+            f"{root / PARAMS_FILE}: not found; predict runs in a clone of the repository (the "
+            "model's params and side tables are there): outside one, run late-score "
+            "(docs/team.md)"
+        )
+    featurize_params = load_params("late.featurize", FeaturizeParams, root / PARAMS_FILE)
+    evaluate_params = load_params("late.evaluate", EvaluateParams, root / PARAMS_FILE)
     output_kind = file_format(output_path)
     file_format(input_path)  # fail on a bad name before the slow steps
     check_columns(input_path, SCHEDULED_FLIGHT_SCHEMA)  # every missing column, not those read first
@@ -361,7 +375,7 @@ def predict_file(
         name: read_whole(path, RAW_TABLES[name], chunk_rows) for name, path in side_paths.items()
     }
     summary, schedule_path, total, schedule_note = schedule_for(
-        input_path, schedule_path, departures_path, chunk_rows
+        input_path, schedule_path, departures_path, chunk_rows, root
     )
     log.info("counting schedule congestion on %s", schedule_path)
     if schedule_note:

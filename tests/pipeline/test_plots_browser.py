@@ -1,6 +1,7 @@
 """`dvc plots show` and `dvc plots diff` pages opened in a real headless Chromium with the network
 off: every plot declared in dvc.yaml's top-level `plots:` is drawn with marks, a title and axis
-labels, nothing else is, no request leaves the page and the console shows no error."""
+labels, nothing else is, no request leaves the page and the console shows no error; no two axis
+labels overlap and curves of different splits have different colours."""
 
 from __future__ import annotations
 
@@ -29,6 +30,40 @@ Promise.all(window.plotsDrawn).then(() =>
 )
 """
 
+# For each plot: the pairs of visible axis labels whose boxes overlap, and each legend's entries
+# (label, symbol colour and dash). Vega hides the labels it thins out with opacity 0.
+LEGIBILITY = """
+Promise.all(window.plotsDrawn).then(() =>
+  Array.from(document.querySelectorAll("body > div[id]")).map((plot) => {
+    const overlaps = [];
+    plot.querySelectorAll("g.role-axis").forEach((axis) => {
+      const labels = Array.from(axis.querySelectorAll("g.role-axis-label text"))
+        .filter((t) => getComputedStyle(t).opacity !== "0" && t.getAttribute("opacity") !== "0")
+        .map((t) => [t.textContent, t.getBoundingClientRect()]);
+      labels.forEach(([a, ra], i) => labels.slice(i + 1).forEach(([b, rb]) => {
+        if (ra.left < rb.right && rb.left < ra.right && ra.top < rb.bottom && rb.top < ra.bottom)
+          overlaps.push(`${a} | ${b}`);
+      }));
+    });
+    const legends = Array.from(plot.querySelectorAll("g.role-legend"), (legend) => {
+      const labels = Array.from(legend.querySelectorAll("g.role-legend-label text"), (t) => t.textContent);
+      return Array.from(legend.querySelectorAll("g.role-legend-symbol path"), (symbol, i) => ({
+        label: labels[i],
+        colour: symbol.getAttribute("stroke") === "transparent" || !symbol.getAttribute("stroke")
+          ? symbol.getAttribute("fill") : symbol.getAttribute("stroke"),
+      }));
+    });
+    return { id: plot.id, overlaps, legends };
+  })
+)
+"""
+
+SHOW_AND_DIFF = pytest.mark.parametrize(
+    ("command", "revisions"),
+    [(["show"], ["workspace"]), (["diff", "HEAD~1"], ["workspace", "HEAD~1"])],
+    ids=["show", "diff"],
+)
+
 
 @pytest.fixture(scope="module")
 def plots_repo(
@@ -45,11 +80,7 @@ def plots_repo(
     return repo
 
 
-@pytest.mark.parametrize(
-    ("command", "revisions"),
-    [(["show"], ["workspace"]), (["diff", "HEAD~1"], ["workspace", "HEAD~1"])],
-    ids=["show", "diff"],
-)
+@SHOW_AND_DIFF
 def test_every_declared_plot_renders_offline_and_nothing_else(
     plots_repo: Repo, browser: object, command: list[str], revisions: list[str]
 ) -> None:
@@ -70,6 +101,45 @@ def test_every_declared_plot_renders_offline_and_nothing_else(
         assert set(revisions) <= set(plot["legend"]), plot["id"]
     assert visit.outside_requests == []
     assert visit.errors == []
+
+
+def split_folders(definition: dict) -> set[str]:
+    """The folders (the splits: valid, test) of the files a plot draws, when there are several."""
+    files = definition["y"] if isinstance(definition["y"], dict) else {}
+    return {Path(name).parent.name for name in files} if len(files) > 1 else set()
+
+
+def test_split_folders_of_a_plot() -> None:
+    roc = {"y": {"m/plots/valid/roc.json": "tpr", "m/plots/test/roc.json": "tpr"}}
+    assert split_folders(roc) == {"valid", "test"}
+    assert split_folders({"y": {"m/drift.json": "feature"}}) == set()
+    assert split_folders({"y": "tpr"}) == set()
+
+
+@SHOW_AND_DIFF
+def test_labels_never_overlap_and_splits_have_their_own_colour(
+    plots_repo: Repo, browser: object, command: list[str], revisions: list[str]
+) -> None:
+    """At the browser test's window size (1100 x 900): the 46 feature names of the importance and
+    drift bars are all legible, and valid and test curves are told apart by colour, in a show
+    and in a diff of two revisions."""
+    output = f"plots-legible-{command[0]}"
+    plots_repo.run("dvc", "plots", *command, "-o", output)
+    page, _ = open_offline(browser, plots_repo.root / output / "index.html")
+    declared = declared_plots(plots_repo.root)
+    for plot in page.evaluate(LEGIBILITY):
+        assert plot["overlaps"] == [], (
+            f"{plot['id']}: overlapping axis labels {plot['overlaps'][:3]}"
+        )
+        splits = split_folders(declared[plot["id"]])
+        if splits:
+            entries = [entry for legend in plot["legends"] for entry in legend]
+            colours = {
+                entry["label"]: entry["colour"] for entry in entries if entry["label"] in splits
+            }
+            assert set(colours) == splits, f"{plot['id']}: legend {entries} names no split"
+            assert len(set(colours.values())) == len(splits), f"{plot['id']}: {colours}"
+            assert set(revisions) <= {entry["label"] for entry in entries}, plot["id"]
 
 
 def test_the_page_has_no_cdn_script(plots_repo: Repo) -> None:

@@ -4,8 +4,9 @@ and the signature-checking S3 server as the DVC remote.
 Experiments: one run and pushed in clone A appears with its params and metrics in clone B after
 a pull, and applying it there restores its outputs without computing a stage. The registry:
 registering and promoting create GTO's tags on `origin`; in an empty directory the `prod` model
-fetched by stage scores flights exactly as the pipeline's model of that version; a version or a
-stage that does not exist stops with one line; no credential lands in any tag, commit or file.
+is fetched by stage, and `late-score`, installed from `origin` at the version's tag, scores
+flights byte for byte as the pipeline does in a clone; a version or a stage that does not exist
+stops with one line; no credential lands in any tag, commit or file.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import hashlib
 import json
 import os
 import shutil
+import site
 import subprocess
 import sys
 import uuid
@@ -90,16 +92,24 @@ def test_a_pushed_experiment_is_seen_and_applied_by_a_teammate_without_computing
     assert "threshold: 0.7" in (bob.root / "params.yaml").read_text()
 
 
-def test_registering_and_promoting_push_gto_tags_and_prod_is_fetched_by_stage(
-    team: dict, s3_server: S3Server, tmp_path: Path
-) -> None:
-    alice, origin = team["alice"], team["origin"]
+@pytest.fixture(scope="module")
+def prod_version(team: dict) -> str:
+    """`late` registered and its version promoted to `prod`, `daily` registered, as a user does
+    with make; the late version."""
+    alice = team["alice"]
     registered = run_make(alice.root, "register", "P=late")
     assert registered.returncode == 0, registered.stderr
     version = registered.stdout.strip().splitlines()[-1].split("@")[-1]
     promoted = run_make(alice.root, "promote", "P=late", f"VERSION={version}", "STAGE=prod")
     assert promoted.returncode == 0, promoted.stderr
     assert run_make(alice.root, "register", "P=daily").returncode == 0
+    return version
+
+
+def test_registering_and_promoting_push_gto_tags_and_prod_is_fetched_by_stage(
+    team: dict, prod_version: str, s3_server: S3Server, tmp_path: Path
+) -> None:
+    alice, origin, version = team["alice"], team["origin"], prod_version
     tags = subprocess.run(
         ["git", "ls-remote", "--tags", str(origin)], capture_output=True, text=True, check=True
     ).stdout
@@ -121,21 +131,92 @@ def test_registering_and_promoting_push_gto_tags_and_prod_is_fetched_by_stage(
         cwd=job, env={**os.environ, **s3_server.env()}, capture_output=True, text=True,
     )  # fmt: skip
     assert fetched.returncode == 0, fetched.stderr
-    model = job / "model.skops"
-    assert md5(model) == md5(alice.root / "models/late/model.skops")
+    assert md5(job / "model.skops") == md5(alice.root / "models/late/model.skops")
+
+
+def job_environment(folder: Path) -> Path:
+    """A virtual environment for a batch job in ``folder``: its own interpreter, seeing the
+    libraries of the test's environment (the lock's pins) through a path file, but not the
+    repository (the path file only adds a folder; it does not run that folder's own path files,
+    among them the one `make setup` writes for the clone). Returns its bin folder."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(folder)], check=True)
+    paths = subprocess.run(
+        [str(folder / "bin" / "python"), "-c", "import site; print(site.getsitepackages()[0])"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    Path(paths, "libraries.pth").write_text(site.getsitepackages()[0] + "\n")
+    return folder / "bin"
+
+
+def test_a_batch_job_installs_the_scorer_and_scores_like_the_pipeline_in_an_empty_folder(
+    team: dict, prod_version: str, s3_server: S3Server, tmp_path: Path
+) -> None:
+    """docs/team.md's batch job: the package installed from `origin` at the version's tag, then
+    `late-score` in an empty folder, with only the URL and the remote's credentials; its scores
+    are byte for byte those of the pipeline's own command in a clone."""
+    alice, origin, version = team["alice"], team["origin"], prod_version
+    bin_dir = job_environment(tmp_path / "venv")
+    job = tmp_path / "job"
+    job.mkdir()
+    outside = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    installed = subprocess.run(
+        [str(Path(sys.executable).parent / "uv"), "pip", "install", "--python",
+         str(bin_dir / "python"), "--no-deps", "--no-build-isolation", "--quiet",
+         f"flight-delays @ git+file://{origin}@late-model%40{version}"],
+        cwd=job, env=outside, capture_output=True, text=True,
+    )  # fmt: skip
+    assert installed.returncode == 0, installed.stderr
+    where = subprocess.run(
+        [str(bin_dir / "python"), "-c", "import stages; print(stages.__file__)"],
+        cwd=job, env=outside, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert where.startswith(str(tmp_path / "venv")), where
 
     flights = pd.read_parquet(alice.root / "data/late/interim/test.parquet").head(200)
     flights.to_csv(job / "flights.csv", index=False)
-    for name, path in (("prod", model), ("pipeline", alice.root / "models/late/model.skops")):
-        scored = alice.run(
-            "python", "-m", "stages.late.predict", "--model", str(path),
-            "--input", str(job / "flights.csv"), "--output", str(job / f"{name}.csv"),
-        )  # fmt: skip
-        assert scored.returncode == 0, scored.stderr
-    assert (job / "prod.csv").read_bytes() == (job / "pipeline.csv").read_bytes()
+    scored = subprocess.run(
+        [str(bin_dir / "late-score"), "--repo", str(origin), "--stage", "prod",
+         "--input", "flights.csv", "--output", "scores.csv",
+         "--remote-config", f"url=s3://{team['bucket']}/dvc"],
+        cwd=job, env={**outside, **s3_server.env()}, capture_output=True, text=True,
+    )  # fmt: skip
+    assert scored.returncode == 0, scored.stderr
+    assert sorted(path.name for path in job.iterdir()) == [
+        ".late-score",
+        "flights.csv",
+        "scores.csv",
+    ]
+    pipeline = alice.run(
+        "python", "-m", "stages.late.predict", "--input", str(job / "flights.csv"),
+        "--output", str(tmp_path / "pipeline.csv"),
+    )  # fmt: skip
+    assert pipeline.returncode == 0, pipeline.stderr
+    assert (job / "scores.csv").read_bytes() == (tmp_path / "pipeline.csv").read_bytes()
+
+    # Again: nothing fetched (the version's commit is in the cache), the same scores.
+    again = subprocess.run(
+        [str(bin_dir / "late-score"), "--repo", str(origin), "--version", version,
+         "--input", "flights.csv", "--output", "again.csv"],
+        cwd=job, env=outside, capture_output=True, text=True,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert "fetching" not in again.stderr
+    assert (job / "again.csv").read_bytes() == (job / "scores.csv").read_bytes()
+
+    unknown = subprocess.run(
+        [str(bin_dir / "late-score"), "--repo", str(origin), "--stage", "staging",
+         "--input", "flights.csv", "--output", "none.csv"],
+        cwd=job, env=outside, capture_output=True, text=True,
+    )  # fmt: skip
+    assert unknown.returncode == 1
+    [line] = unknown.stderr.strip().splitlines()
+    assert "no late-model at stage staging" in line
+    assert not (job / "none.csv").exists()
 
 
-def test_a_version_or_stage_that_does_not_exist_stops_with_one_line(team: dict) -> None:
+def test_a_version_or_stage_that_does_not_exist_stops_with_one_line(
+    team: dict, prod_version: str
+) -> None:
     alice = team["alice"]
     missing = run_make(alice.root, "promote", "P=late", "VERSION=v9.9.9", "STAGE=prod")
     assert missing.returncode != 0
@@ -148,7 +229,7 @@ def test_a_version_or_stage_that_does_not_exist_stops_with_one_line(team: dict) 
 
 
 def test_no_credential_lands_in_a_tag_a_commit_or_a_tracked_file(
-    team: dict, s3_server: S3Server
+    team: dict, prod_version: str, s3_server: S3Server
 ) -> None:
     alice, origin = team["alice"], team["origin"]
     secret = s3_server.secret_access_key

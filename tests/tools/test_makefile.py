@@ -52,6 +52,42 @@ def test_repro_and_test_narrow_to_a_project() -> None:
     assert f"P=core is not a project; the projects are: {projects}" in core.stderr
 
 
+def working_folders() -> list[str]:
+    """The folders a user works in: the top-level code, test and docs folders, and each project's
+    code and notebooks folder."""
+    projects = [path.parent for path in REPO_ROOT.glob("stages/*/__init__.py")]
+    notebooks = [path for path in REPO_ROOT.glob("notebooks/*") if path.is_dir()]
+    top = [REPO_ROOT / name for name in ("stages", "notebooks", "tests", "docs", "tools")]
+    return sorted(path.relative_to(REPO_ROOT).as_posix() for path in [*top, *projects, *notebooks])
+
+
+def test_make_in_a_working_folder_says_to_run_it_from_the_root() -> None:
+    assert {"stages/late", "notebooks/daily", "stages/core"} <= set(working_folders())
+    for folder in working_folders():
+        result = subprocess.run(
+            ["make", "repro", "P=late"], cwd=REPO_ROOT / folder, capture_output=True, text=True
+        )
+        assert result.returncode == 2, folder
+        [line] = result.stderr.splitlines()
+        up = "/".join([".."] * len(Path(folder).parts))
+        assert line.endswith(
+            f"run make from the repository root: cd {up} && make repro P=late.  Stop."
+        )
+        assert (REPO_ROOT / folder / up).resolve() == REPO_ROOT.resolve()
+
+
+def test_the_makefile_run_from_elsewhere_names_the_root_and_builds_nothing(tmp_path: Path) -> None:
+    result = subprocess.run(
+        ["make", "-f", str(REPO_ROOT / "Makefile"), "setup"], cwd=tmp_path, capture_output=True,
+        text=True,
+    )  # fmt: skip
+    assert result.returncode == 2
+    [line] = result.stderr.splitlines()
+    root = REPO_ROOT.resolve()
+    assert line.endswith(f"run make from the repository root: cd {root} && make setup.  Stop.")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_project_needs_a_name_and_runs_the_scaffold() -> None:
     result = dry_run("project", "NAME=weekly")
     assert (

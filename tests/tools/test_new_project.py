@@ -143,7 +143,10 @@ def test_a_new_project_passes_every_check_runs_and_is_tested(copy: Path) -> None
     repo.run("python", "-m", "tools.source_data")  # as make setup does
     repo.commit("the monorepo")
     result = repo.run(sys.executable, "-m", "tools.new_project", NAME)
-    assert f"project '{NAME}': wrote 16 files" in result.stdout
+    assert f"project '{NAME}': wrote 18 files" in result.stdout
+    for folder in (f"stages/{NAME}", f"notebooks/{NAME}"):  # as every working folder's Makefile
+        here = subprocess.run(["make", "repro"], cwd=copy / folder, capture_output=True, text=True)
+        assert "run make from the repository root: cd ../.. && make repro" in here.stderr
     _checks_pass(copy)
     ran = ran_stages(repo.run("dvc", "repro", "--glob", f"{NAME}-*").stdout)
     assert ran == ["ingest", f"{NAME}-prepare", f"{NAME}-train", f"{NAME}-evaluate"]
