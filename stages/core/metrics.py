@@ -2,7 +2,8 @@
 calibration quality, and the rows ``dvc plots`` draws (ROC, precision-recall, calibration,
 confusion matrix). For classes of any number: accuracy, balanced accuracy, macro F1 and log
 loss, and the confusion matrix's cells. For regression: MAE, RMSE and the skill against a
-baseline. Values are rounded to ``DIGITS`` places so that metrics files are stable and readable.
+baseline. Values are rounded to ``stages.core.io.DIGITS`` places so that metrics files are
+stable and readable.
 """
 
 from __future__ import annotations
@@ -22,15 +23,7 @@ from sklearn.metrics import (
 )
 
 from stages.core.errors import StageError
-
-# Decimal places kept in metrics and plot data: far below any difference worth reading, and
-# stable against the last-bit noise of floating-point sums.
-DIGITS = 6
-
-
-def round_value(value: float) -> float:
-    """Round to DIGITS for stable, readable JSON."""
-    return round(float(value), DIGITS)
+from stages.core.io import round_value
 
 
 def score_metrics(y_true: np.ndarray, scores: np.ndarray) -> dict[str, float | int]:

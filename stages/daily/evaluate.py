@@ -25,8 +25,8 @@ from sklearn.pipeline import Pipeline
 
 from stages.core.errors import run_stage
 from stages.core.intervals import MetricSpec, RowsSpec, dates_of, evaluated, scored_rows
-from stages.core.io import read_table, write_json, write_parquet_dir
-from stages.core.metrics import regression_metrics, round_value, skill
+from stages.core.io import read_table, round_value, write_json, write_parquet_dir
+from stages.core.metrics import regression_metrics, skill
 from stages.core.splits import SPLITS
 from stages.daily.contract import AIRPORTS, BASELINES, DAY_SCHEMA, KEY, TARGET
 from stages.daily.paths import EVALUATION_DIR, METRICS_FILE, MODEL_FILE, PLOTS_DIR, days_path

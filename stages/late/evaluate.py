@@ -21,13 +21,12 @@ from sklearn.pipeline import Pipeline
 from stages.core.errors import run_stage
 from stages.core.importance import permutation_importance_encoded
 from stages.core.intervals import MetricSpec, RowsSpec, dates_of, evaluated, scored_rows
-from stages.core.io import read_table, write_json, write_parquet_dir
+from stages.core.io import read_table, round_value, write_json, write_parquet_dir
 from stages.core.metrics import (
     calibration_points,
     confusion_cells,
     precision_recall_points,
     roc_points,
-    round_value,
     score_metrics,
 )
 from stages.core.params import load_params
