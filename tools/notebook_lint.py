@@ -95,8 +95,8 @@ def rebound_functions(notebook: Mapping[str, Any], stage_names: set[str], name: 
 def saved_outputs(notebook: Mapping[str, Any], name: str) -> list[str]:
     """Problems: each code cell saved with outputs or an execution count."""
     return [
-        f"{name}: cell {number} is saved with outputs or an execution count (run make setup: "
-        "the nbstripout filter strips them on commit)"
+        f"{name}: cell {number} is saved with outputs or an execution count, which Git would "
+        "commit (run make setup: its nbstripout filter strips them on commit)"
         for number, cell in enumerate(notebook.get("cells", []), start=1)
         if cell.get("cell_type") == "code" and (cell.get("outputs") or cell.get("execution_count"))
     ]
@@ -117,10 +117,13 @@ def notebook_paths(root: Path) -> list[Path]:
     )
 
 
-def stripped_on_commit(root: Path, relative: str) -> bool:
-    """Whether Git strips the outputs of this notebook as it commits it: the nbstripout filter
-    is installed (make setup) and .gitattributes applies it. Then outputs in the working file
-    (saved from make lab) never reach a commit, and are not a problem."""
+class LintError(Exception):
+    """A notebook that cannot be read as Git would commit it."""
+
+
+def clean_filter(root: Path, relative: str) -> str:
+    """The clean filter command Git runs on this file as it commits it (the nbstripout filter
+    ``make setup`` configures, when .gitattributes applies it), or "" when there is none."""
 
     def git(*args: str) -> str:
         result = subprocess.run(
@@ -128,20 +131,50 @@ def stripped_on_commit(root: Path, relative: str) -> bool:
         )
         return result.stdout.strip() if result.returncode == 0 else ""
 
-    return bool(git("config", "filter.nbstripout.clean")) and git(
-        "check-attr", "filter", "--", relative
-    ).endswith(": filter: nbstripout")
+    prefix = f"{relative}: filter: "
+    attribute = git("check-attr", "filter", "--", relative)
+    driver = attribute.removeprefix(prefix) if attribute.startswith(prefix) else ""
+    if driver in ("", "unspecified", "unset", "set"):
+        return ""
+    return git("config", f"filter.{driver}.clean")
+
+
+def committed_text(root: Path, relative: str) -> str:
+    """What Git would commit of this file: its working content passed through its clean filter
+    (a notebook saved from ``make lab`` loses its outputs there), or the content itself."""
+    text = (root / relative).read_text(encoding="utf-8")
+    command = clean_filter(root, relative)
+    if not command:
+        return text
+    # Git runs a filter through the shell, with %f the file's path.
+    result = subprocess.run(
+        command.replace("%f", relative), shell=True, cwd=root, input=text,
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if result.returncode != 0:
+        said = " ".join(result.stderr.split())[-200:]  # one line, however much the filter printed
+        raise LintError(
+            f"{relative}: Git's clean filter `{command}` failed ({said}): run make setup"
+        )
+    return result.stdout
 
 
 def check_notebooks(root: Path) -> list[str]:
-    """Problems with every notebook under ``root``/notebooks."""
+    """Problems with every notebook under ``root``/notebooks, as Git would commit it: outputs a
+    configured filter strips on commit are not a problem, outputs it would commit are."""
     names = stage_function_names(read_sources(root))
     problems = []
     for path in notebook_paths(root):
-        notebook = json.loads(path.read_text(encoding="utf-8"))
         relative = str(path.relative_to(root))
-        if not stripped_on_commit(root, relative):
-            problems += saved_outputs(notebook, relative)
+        try:
+            notebook = json.loads(committed_text(root, relative))
+        except LintError as error:
+            problems.append(str(error))
+            continue
+        except json.JSONDecodeError as error:
+            problems.append(f"{relative}: not a notebook ({error}): open it in make lab and save")
+            continue
+        problems += saved_outputs(notebook, relative)
         problems += copied_functions(notebook, names, relative)
         problems += rebound_functions(notebook, names, relative)
     return problems

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -13,14 +14,15 @@ from tests.conftest import REPO_ROOT
 from tools.dvc_lint import read_sources
 from tools.notebook_lint import (
     check_notebooks,
+    clean_filter,
     code_cells,
+    committed_text,
     copied_functions,
     defined_functions,
     rebound_functions,
     rebound_names,
     saved_outputs,
     stage_function_names,
-    stripped_on_commit,
 )
 
 NAMES = stage_function_names(read_sources(REPO_ROOT))
@@ -43,8 +45,10 @@ def test_repository_notebooks_pass() -> None:
 
 
 def test_every_committed_notebook_has_no_outputs_and_no_execution_counts() -> None:
+    # What Git commits, not the working file: a notebook saved from make lab keeps its outputs
+    # there until the nbstripout filter strips them on commit.
     for path in NOTEBOOKS:
-        notebook = json.loads(path.read_text())
+        notebook = json.loads(committed_text(REPO_ROOT, str(path.relative_to(REPO_ROOT))))
         for cell in notebook["cells"]:
             if cell["cell_type"] == "code":
                 assert cell["outputs"] == [] and cell["execution_count"] is None, path.name
@@ -100,16 +104,58 @@ def test_a_rebound_stage_function_is_a_problem_naming_the_cell() -> None:
     ]
 
 
-def test_outputs_count_only_when_git_would_commit_them(tmp_path: Path) -> None:
-    def git(*args: str) -> None:
-        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+def saved_from_lab(root: Path) -> Path:
+    """A Git repository holding a project notebook saved with outputs, as ``make lab`` leaves
+    it, and the repository's .gitattributes."""
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    (root / "stages").mkdir()
+    (root / "stages" / "__init__.py").write_text("")
+    (root / ".gitattributes").write_text((REPO_ROOT / ".gitattributes").read_text())
+    notebook = make_notebook("import pandas", "1 + 1")
+    notebook["cells"][2]["execution_count"] = 2
+    notebook["cells"][2]["outputs"] = [
+        {"output_type": "execute_result", "execution_count": 2, "metadata": {},
+         "data": {"text/plain": "2"}}
+    ]  # fmt: skip
+    path = root / "notebooks" / "late" / "x.ipynb"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(notebook))
+    return path
 
-    git("init", "-q")
-    (tmp_path / ".gitattributes").write_text("*.ipynb filter=nbstripout\n")
-    assert not stripped_on_commit(tmp_path, "notebooks/late/x.ipynb")  # filter not installed
-    git("config", "filter.nbstripout.clean", "nbstripout")
-    assert stripped_on_commit(tmp_path, "notebooks/late/x.ipynb")
-    assert not stripped_on_commit(tmp_path, "notebooks/late/x.py")
+
+def install_filter(root: Path, command: str) -> None:
+    """Configure the nbstripout filter as ``make setup`` does."""
+    subprocess.run(["git", "config", "filter.nbstripout.clean", command], cwd=root, check=True)
+
+
+def test_outputs_count_only_when_git_would_commit_them(tmp_path: Path) -> None:
+    saved_from_lab(tmp_path)
+    unfiltered = check_notebooks(tmp_path)  # filter not installed: Git would commit them
+    assert unfiltered == [
+        "notebooks/late/x.ipynb: cell 3 is saved with outputs or an execution count, which Git "
+        "would commit (run make setup: its nbstripout filter strips them on commit)"
+    ]
+    nbstripout = Path(sys.executable).parent / "nbstripout"
+    install_filter(tmp_path, str(nbstripout))
+    assert clean_filter(tmp_path, "notebooks/late/x.ipynb") == str(nbstripout)
+    assert clean_filter(tmp_path, "stages/__init__.py") == ""
+    assert check_notebooks(tmp_path) == []  # the working file keeps its outputs
+    assert json.loads((tmp_path / "notebooks/late/x.ipynb").read_text())["cells"][2]["outputs"]
+
+
+def test_a_filter_that_fails_is_one_line_naming_the_notebook(tmp_path: Path) -> None:
+    saved_from_lab(tmp_path)
+    install_filter(tmp_path, str(tmp_path / "gone" / "nbstripout"))
+    (problem,) = check_notebooks(tmp_path)
+    assert problem.startswith("notebooks/late/x.ipynb: Git's clean filter `")
+    assert problem.endswith("): run make setup") and "gone/nbstripout" in problem
+    assert "\n" not in problem
+
+
+def test_a_notebook_that_is_not_json_is_named(tmp_path: Path) -> None:
+    saved_from_lab(tmp_path).write_text("{ half a notebook")
+    (problem,) = check_notebooks(tmp_path)
+    assert problem.startswith("notebooks/late/x.ipynb: not a notebook (")
 
 
 def test_saved_outputs_are_caught() -> None:
