@@ -4,12 +4,15 @@
 holds Python object ids (``__id__``) and the arrays are stored as ``<id>.npy``.
 ``stable_skops_bytes`` renumbers the ids in first-seen order, renames the array files to match,
 and writes the entries sorted with a fixed time: the same model gives the same bytes, and loads.
+``fit_reproducibly`` fits on a fixed number of threads, so that the same data and params give
+the same model on every machine.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import os
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,6 +21,7 @@ from typing import Any
 import skops.io as sio
 from sklearn.pipeline import Pipeline
 from skops.io.exceptions import UntrustedTypesFoundException
+from threadpoolctl import threadpool_limits
 
 from stages.core.errors import StageError
 from stages.core.io import write_bytes_atomic
@@ -39,6 +43,29 @@ PIPELINE_TRUSTED_TYPES = (
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
     "sklearn.utils.validation.check_array",
 )
+
+# The threads every fit runs on. Gradient boosting sums gradients thread by thread, so the model
+# it fits (and its metrics, in the last digits) depends on how many threads there were: left to
+# scikit-learn that is the machine's physical cores, and a four-core laptop would fit another
+# model than the two-core machine that computed dvc.lock. Two is what dvc.lock was computed with.
+FIT_THREADS = 2
+
+
+def fit_reproducibly(model: Pipeline, features: Any, target: Any) -> Pipeline:
+    """``model.fit(features, target)`` on FIT_THREADS threads (OpenMP and BLAS) on any machine,
+    whatever its cores or the caller's thread settings; the caller's settings are restored."""
+    # With OMP_NUM_THREADS set, scikit-learn takes OpenMP's limit as it is instead of capping it
+    # at the physical cores, so a one-core machine fits on two threads too.
+    saved = os.environ.get("OMP_NUM_THREADS")
+    os.environ["OMP_NUM_THREADS"] = str(FIT_THREADS)
+    try:
+        with threadpool_limits(limits=FIT_THREADS):
+            return model.fit(features, target)
+    finally:
+        if saved is None:
+            del os.environ["OMP_NUM_THREADS"]
+        else:
+            os.environ["OMP_NUM_THREADS"] = saved
 
 
 def _renumber(node: Any, new_ids: dict[int, int]) -> Any:

@@ -21,7 +21,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from stages.core.errors import StageError, run_stage
 from stages.core.io import read_table
-from stages.core.model_io import save_model
+from stages.core.model_io import fit_reproducibly, save_model
 from stages.core.params import kept_features, load_params
 from stages.core.pipelines import boosting_categories, ordinal_encoding
 from stages.daily.contract import (
@@ -100,7 +100,7 @@ def run(train: pd.DataFrame, params: TrainParams) -> Pipeline:
         raise StageError(f"train split: features {empty} have no values at all")
     if train[TARGET].nunique() < 2:
         raise StageError("train split: every airport-day has the same late share; nothing to learn")
-    return build_pipeline(params).fit(train[FEATURES], train[TARGET])
+    return fit_reproducibly(build_pipeline(params), train[FEATURES], train[TARGET])
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ from sklearn.pipeline import Pipeline
 
 from stages.core.errors import StageError, run_stage
 from stages.core.io import read_table
-from stages.core.model_io import save_model
+from stages.core.model_io import fit_reproducibly, save_model
 from stages.core.params import load_params
 from stages.core.pipelines import boosting_categories, one_hot_encoding, ordinal_encoding
 from stages.late.contract import FEATURES, LABEL, PROCESSED_SCHEMA, model_features
@@ -74,7 +74,7 @@ def run(train: pd.DataFrame, params: TrainParams) -> Pipeline:
         raise StageError(f"train split: features {empty} have no values at all")
     if train[LABEL].nunique() < 2:
         raise StageError("train split: every flight has the same label; nothing to learn")
-    return build_pipeline(params).fit(train[FEATURES], train[LABEL])
+    return fit_reproducibly(build_pipeline(params), train[FEATURES], train[LABEL])
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 import zipfile
@@ -16,7 +17,14 @@ import skops.io as sio
 from sklearn.preprocessing import FunctionTransformer
 
 from stages.core.errors import StageError
-from stages.core.model_io import FIXED_ZIP_TIME, load_model, save_model, stable_skops_bytes
+from stages.core.model_io import (
+    FIT_THREADS,
+    FIXED_ZIP_TIME,
+    fit_reproducibly,
+    load_model,
+    save_model,
+    stable_skops_bytes,
+)
 from tests.conftest import REPO_ROOT
 
 # The types the small model below is made of that skops does not trust by default.
@@ -60,6 +68,57 @@ def test_same_model_saved_by_two_processes_is_byte_identical(tmp_path: Path) -> 
     assert first == second
     model = load_model(tmp_path / "a.skops", TRUSTED)
     assert model.predict_proba(pd.DataFrame({"c": ["a", "b"], "x": [1.0, 2.0]})).shape == (2, 2)
+
+
+# Fits a small boosted model in a fresh interpreter, as the machine's thread settings leave it
+# (`plain`) or through fit_reproducibly (`pinned`); prints a digest of the model's bytes.
+FIT_SCRIPT = """
+import hashlib, sys
+import numpy as np
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.pipeline import Pipeline
+from stages.core.model_io import fit_reproducibly, model_bytes
+rng = np.random.default_rng(0)
+x = rng.normal(size=(2000, 6))
+y = (x[:, 0] + x[:, 1] * x[:, 2] + rng.normal(size=2000) > 0).astype(int)
+model = Pipeline([("model", HistGradientBoostingClassifier(max_iter=10, random_state=0))])
+fit = fit_reproducibly if sys.argv[1] == "pinned" else (lambda m, a, b: m.fit(a, b))
+print(hashlib.sha256(model_bytes(fit(model, x, y))).hexdigest())
+"""
+
+
+def fitted_digest(how: str, threads: str | None) -> str:
+    """The digest FIT_SCRIPT prints with OMP_NUM_THREADS set to ``threads`` (None: unset, so
+    scikit-learn takes the machine's physical cores)."""
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    env |= {"PYTHONPATH": str(REPO_ROOT)} | ({"OMP_NUM_THREADS": threads} if threads else {})
+    return subprocess.run(
+        [sys.executable, "-c", FIT_SCRIPT, how], check=True, cwd=REPO_ROOT, env=env,
+        capture_output=True, text=True,
+    ).stdout.strip()  # fmt: skip
+
+
+def test_a_fit_gives_the_same_model_whatever_threads_the_machine_offers() -> None:
+    # Left to the machine, the thread count changes the boosted model: the check below bites.
+    assert fitted_digest("plain", "1") != fitted_digest("plain", "3")
+    pinned = {fitted_digest("pinned", threads) for threads in ("1", "3", None)}
+    assert pinned == {fitted_digest("plain", str(FIT_THREADS))}
+
+
+def test_a_fit_leaves_the_callers_thread_settings_as_they_were(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from sklearn.linear_model import LogisticRegression
+    from threadpoolctl import threadpool_info
+
+    before = [pool["num_threads"] for pool in threadpool_info()]
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    fit_reproducibly(LogisticRegression(), np.arange(20.0).reshape(10, 2), np.arange(10) % 2)
+    assert os.environ["OMP_NUM_THREADS"] == "1"
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    fit_reproducibly(LogisticRegression(), np.arange(20.0).reshape(10, 2), np.arange(10) % 2)
+    assert "OMP_NUM_THREADS" not in os.environ
+    assert [pool["num_threads"] for pool in threadpool_info()] == before
 
 
 def test_stable_bytes_renumber_ids_and_fix_times() -> None:
