@@ -17,5 +17,6 @@ THREAD_SETTINGS = {
     "MKL_NUM_THREADS": "1",
     "GOMP_SPINCOUNT": "1000",
 }
+SET_BY_CALLER = sorted(variable for variable in THREAD_SETTINGS if variable in os.environ)
 for variable, value in THREAD_SETTINGS.items():
     os.environ.setdefault(variable, value)
