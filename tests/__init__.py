@@ -17,6 +17,11 @@ THREAD_SETTINGS = {
     "MKL_NUM_THREADS": "1",
     "GOMP_SPINCOUNT": "1000",
 }
-SET_BY_CALLER = sorted(variable for variable in THREAD_SETTINGS if variable in os.environ)
+# Which of them the suite set, in the environment too: pytest's workers inherit the settings of
+# the process that started them and must not take them for the caller's.
+SET_BY_SUITE_VARIABLE = "TESTS_SET_THREAD_SETTINGS"
+if SET_BY_SUITE_VARIABLE not in os.environ:
+    os.environ[SET_BY_SUITE_VARIABLE] = " ".join(v for v in THREAD_SETTINGS if v not in os.environ)
+SET_BY_CALLER = sorted(set(THREAD_SETTINGS) - set(os.environ[SET_BY_SUITE_VARIABLE].split()))
 for variable, value in THREAD_SETTINGS.items():
     os.environ.setdefault(variable, value)
