@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.dvc_lint import read_sources
+from tools.workspace import git
 
 NOTEBOOK_DIR = Path("notebooks")
 
@@ -124,25 +125,18 @@ class LintError(Exception):
 def clean_filter(root: Path, relative: str) -> str:
     """The clean filter command Git runs on this file as it commits it (the nbstripout filter
     ``make setup`` configures, when .gitattributes applies it), or "" when there is none."""
-
-    def git(*args: str) -> str:
-        result = subprocess.run(
-            ["git", *args], cwd=root, capture_output=True, text=True, check=False
-        )
-        return result.stdout.strip() if result.returncode == 0 else ""
-
     prefix = f"{relative}: filter: "
-    attribute = git("check-attr", "filter", "--", relative)
+    attribute = git(root, "check-attr", "filter", "--", relative)
     driver = attribute.removeprefix(prefix) if attribute.startswith(prefix) else ""
     if driver in ("", "unspecified", "unset", "set"):
         return ""
-    return git("config", f"filter.{driver}.clean")
+    return git(root, "config", f"filter.{driver}.clean")
 
 
-def committed_text(root: Path, relative: str) -> str:
-    """What Git would commit of this file: its working content passed through its clean filter
-    (a notebook saved from ``make lab`` loses its outputs there), or the content itself."""
-    text = (root / relative).read_text(encoding="utf-8")
+def committed_text(root: Path, relative: str, text: str) -> str:
+    """What Git would commit of this file, whose working content is ``text``: that content
+    passed through its clean filter (a notebook saved from ``make lab`` loses its outputs
+    there), or the content itself."""
     command = clean_filter(root, relative)
     if not command:
         return text
@@ -167,11 +161,12 @@ def check_notebooks(root: Path) -> list[str]:
     for path in notebook_paths(root):
         relative = str(path.relative_to(root))
         try:
-            notebook = json.loads(path.read_text(encoding="utf-8"))
+            text = path.read_text(encoding="utf-8")
+            notebook = json.loads(text)
             if saved_outputs(notebook, relative):
                 # Outputs are what a clean filter strips (it leaves the code as it is): only
                 # then is the filter run (a process each), to read what Git would commit.
-                notebook = json.loads(committed_text(root, relative))
+                notebook = json.loads(committed_text(root, relative, text))
         except LintError as error:
             problems.append(str(error))
             continue

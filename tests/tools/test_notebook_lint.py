@@ -48,7 +48,8 @@ def test_every_committed_notebook_has_no_outputs_and_no_execution_counts() -> No
     # What Git commits, not the working file: a notebook saved from make lab keeps its outputs
     # there until the nbstripout filter strips them on commit.
     for path in NOTEBOOKS:
-        notebook = json.loads(committed_text(REPO_ROOT, str(path.relative_to(REPO_ROOT))))
+        relative = str(path.relative_to(REPO_ROOT))
+        notebook = json.loads(committed_text(REPO_ROOT, relative, path.read_text()))
         for cell in notebook["cells"]:
             if cell["cell_type"] == "code":
                 assert cell["outputs"] == [] and cell["execution_count"] is None, path.name
