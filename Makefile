@@ -32,7 +32,7 @@ endif
 endif
 
 
-.PHONY: help source-data data-import data-update setup repro exp test check fix project lint format lock lab push pull exp-push exp-pull register promote report gate compare comment bench clean
+.PHONY: help source-data data-import data-update setup repro repro-locked exp test check fix project lint format lock lab push pull exp-push exp-pull register promote report gate compare comment bench clean
 
 help: ## List the targets (P=<project> narrows repro and test to one project)
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -75,7 +75,16 @@ setup: $(INSTALLED) $(PLOTS_PAGE) source-data ## Create or update .venv from req
 # command fails). After a failure: the Git-tracked outputs DVC deleted are restored. After a
 # success: every output dvc.lock names is in the cache, no partial object left (tools/outputs.py);
 # then the headline metrics with their intervals, narrow (`dvc metrics show` prints every one).
+# One make repro at a time in a workspace (flock, util-linux): DVC 3 locks path by path, so a
+# second run would get as far as the first busy stage, and its recovery would then "restore"
+# the outputs the first run had just deleted to rewrite them. A refused run changes no file.
+REPRO_LOCK := .dvc/tmp/make-repro.lock
 repro: $(INSTALLED) $(PLOTS_PAGE) source-data ## Run the pipeline (dvc repro; P=<project>: its stages and what they need)
+	@mkdir -p $(dir $(REPRO_LOCK))
+	@flock --nonblock --conflict-exit-code 75 $(REPRO_LOCK) $(MAKE) --no-print-directory repro-locked || { \
+	  code=$$?; test $$code != 75 || echo "make repro: another make repro is running in this workspace ($(REPRO_LOCK)); nothing was run or changed: wait for it to finish" >&2; exit $$code; }
+
+repro-locked:
 	python -m tools.workspace guard
 	python -m tools.dvc_lint --params
 	dvc repro $(if $(P),--glob '$(P)-*') || { python -m tools.outputs restore; python -m tools.outputs cached; exit 1; }

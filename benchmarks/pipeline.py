@@ -45,7 +45,7 @@ from ruamel.yaml import YAML
 
 from benchmarks.measure import MIB, Run, machine, median, run_measured
 from benchmarks.predict_memory import predict_section
-from stages.core.guard import read_pipeline, stage_command
+from stages.core.dvc_yaml import read_pipeline, stage_command
 from stages.ingest import find_table_file
 from stages.raw import RAW_TABLES
 from tools.project_copy import REPO_ROOT, copy_project

@@ -80,6 +80,11 @@ def project_names(sources: Mapping[str, str]) -> set[str]:
     }
 
 
+def repository_projects(root: Path = Path(".")) -> list[str]:
+    """The projects of the repository at ``root``, sorted, as ``make check`` finds them."""
+    return sorted(project_names(read_sources(root)))
+
+
 def stage_project(entry: str, projects: set[str]) -> str | None:
     """The project a stage module belongs to, or None for a shared stage (``stages.ingest``)."""
     parts = entry.split(".")

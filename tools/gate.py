@@ -26,8 +26,8 @@ from pathlib import Path
 
 from stages.core.intervals import HIGH, LOW, Comparison, Interval, verdict
 from tools.compare import Change, CompareError, default_base, is_number, read_metrics, resolve
-from tools.dvc_lint import project_names as projects_in
-from tools.dvc_lint import read_sources
+from tools.dvc_lint import repository_projects
+from tools.paired import compare_project, metrics_file
 
 GATE_FILE = Path("gate.yaml")
 BETTER = ("higher", "lower")
@@ -333,8 +333,6 @@ def pairing(rules: list[Rule], base: str, done: dict[str, list] | None = None) -
     """The Pairing of `rules`, workspace against `base`; a metric is named
     `<metrics file>:<split>.<metric>`. `done`: the projects' comparisons already made
     (tools.paired.compare_project), by project."""
-    from tools.paired import compare_project, metrics_file
-
     paired: dict[str, Comparison | str] = {}
     differ: dict[str, str] = {}
     for project in sorted({r.project for r in rules}):
@@ -435,11 +433,6 @@ def read_rules(path: Path = GATE_FILE) -> list[Rule]:
     return parse_rules(document)
 
 
-def project_names() -> list[str]:
-    """The projects, as `make check` finds them: sub-packages of stages/ other than the core."""
-    return sorted(projects_in(read_sources(Path("."))))
-
-
 def evaluate(base: str, allow_new_rows: bool = False) -> tuple[list[Verdict], list[str]]:
     """The verdicts of gate.yaml's rules against `base`, and the projects left unguarded."""
     rules = read_rules()
@@ -448,7 +441,7 @@ def evaluate(base: str, allow_new_rows: bool = False) -> tuple[list[Verdict], li
         rules, read_metrics(base), paired=found.paired, differ=found.differ,
         allow_new_rows=allow_new_rows,
     )  # fmt: skip
-    return verdicts, unguarded(project_names(), rules)
+    return verdicts, unguarded(repository_projects(), rules)
 
 
 def main(argv: list[str] | None = None) -> int:

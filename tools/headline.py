@@ -15,7 +15,8 @@ from pathlib import Path
 
 from stages.core.intervals import HIGH, LOW
 from tools.compare import is_number
-from tools.gate import GateConfigError, Rule, project_names, read_rules
+from tools.dvc_lint import repository_projects
+from tools.gate import GateConfigError, Rule, read_rules
 
 # A terminal's width: no line of the table is longer.
 WIDTH = 80
@@ -72,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     except GateConfigError as error:
         print(f"headline: {error}", file=sys.stderr)
         return 2
-    wanted = [p for p in project_names() if not args or p in args]
+    wanted = [p for p in repository_projects() if not args or p in args]
     rules = [r for r in rules if r.project in wanted]
     if rules:
         print(headline_table(headline_rows(rules)))

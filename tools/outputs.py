@@ -15,16 +15,62 @@ that fails leaves them deleted.
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from stages.core.guard import OUTPUT_KEYS, read_pipeline
+from stages.core.dvc_yaml import OUTPUT_KEYS, read_pipeline
 from stages.core.hashing import md5_of_file
 
 # The local cache's objects, as DVC 3 lays them out; partial objects end in `.tmp`.
 CACHE_FILES = Path(".dvc/cache/files/md5")
+# DVC 3 holds no lock for a whole `dvc repro`: each stage takes read and write locks on its
+# paths here (pid and command per path), and a second run gets as far as the first busy path.
+DVC_RWLOCK = Path(".dvc/tmp/rwlock")
+
+
+class WorkspaceBusy(Exception):
+    """Another DVC process is running in the workspace."""
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists (a crashed run leaves its entries behind)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def running_dvc(rwlock: Path = DVC_RWLOCK) -> list[str]:
+    """The commands of the live processes holding DVC's path locks, each once."""
+    try:
+        document = json.loads(rwlock.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    holders = []
+    for mode in ("read", "write"):
+        for entry in (document.get(mode) or {}).values():
+            for holder in entry if isinstance(entry, list) else [entry]:
+                if isinstance(holder, dict) and _alive(int(holder.get("pid", 0) or 0)):
+                    holders.append(f"{holder.get('cmd', '?')} (pid {holder['pid']})")
+    return list(dict.fromkeys(holders))
+
+
+def check_not_busy(rwlock: Path = DVC_RWLOCK) -> None:
+    """WorkspaceBusy naming the running DVC command when there is one: what is missing from the
+    work tree or partial in the cache is then that run's, and not to be touched."""
+    holders = running_dvc(rwlock)
+    if holders:
+        raise WorkspaceBusy(
+            f"another DVC process is running in this workspace ({holders[0]}): nothing was "
+            "restored or removed; run make repro again when it is done"
+        )
 
 
 @dataclass(frozen=True)
@@ -194,7 +240,9 @@ def fetched() -> int:
 
 def cached() -> int:
     """After `dvc repro`: every output dvc.lock names that the workspace holds is in the cache
-    (a failed write of the cache leaves it there but not cached); no partial object left."""
+    (a failed write of the cache leaves it there but not cached); no partial object left. Under
+    no other DVC run: a partial object may be that run's object being written."""
+    check_not_busy()
     for line in remove_partials():
         print(line, file=sys.stderr)
     with open_repo() as repo:
@@ -223,10 +271,12 @@ def tracked_outputs(root: Path = Path(".")) -> list[str]:
 
 def restore() -> int:
     """Put back the Git-tracked outputs a failed `dvc repro` deleted (DVC removes a stage's
-    outputs before its command runs)."""
+    outputs before its command runs). Not while another DVC run is going: when the run failed
+    on a path that run holds, the files missing are the other run's, deleted on purpose."""
     outputs = tracked_outputs()
     if not outputs:
         return 0
+    check_not_busy()
     deleted = subprocess.run(
         ["git", "ls-files", "--deleted", "-z", "--", *outputs],
         capture_output=True, text=True, check=False,
@@ -253,7 +303,11 @@ def main(argv: list[str]) -> int:
     if len(argv) != 1 or argv[0] not in commands:
         print(f"usage: python -m tools.outputs {'|'.join(commands)}", file=sys.stderr)
         return 2
-    return commands[argv[0]]()
+    try:
+        return commands[argv[0]]()
+    except WorkspaceBusy as busy:
+        print(f"outputs: {busy}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -24,10 +24,10 @@ from pathlib import Path, PurePosixPath
 
 import pandas as pd
 
-from stages.core.guard import read_pipeline, stage_outputs
+from stages.core.dvc_yaml import read_pipeline, stage_outputs
 from stages.core.intervals import HIGH, LOW, NOISE_WORD, Comparison, align, paired, spec_of
 from tools.compare import CompareError, git, is_number, read_metrics, resolve
-from tools.gate import project_names
+from tools.dvc_lint import repository_projects
 from tools.outputs import object_path, object_problem
 
 # What names the workspace (its files, not a commit).
@@ -305,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
         if a == b:
             raise CompareError(f"{args.a} and {args.b} are the same revision: nothing to compare")
         metrics = metric_pairs(a, b)
-        tables = {p: compare_project(p, a, b) for p in project_names()}
+        tables = {p: compare_project(p, a, b) for p in repository_projects()}
     except CompareError as error:
         print(f"compare: {error}", file=sys.stderr)
         return 2

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
-from stages.core.guard import read_pipeline
+from stages.core.dvc_yaml import read_pipeline
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

@@ -19,7 +19,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from stages.core.guard import read_pipeline
+from stages.core.dvc_yaml import read_pipeline
 from tools.compare import CompareError, git
 
 REGISTRY_REMOTE = "origin"

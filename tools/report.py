@@ -18,7 +18,7 @@ import json
 import sys
 from pathlib import Path
 
-from stages.core.guard import read_pipeline
+from stages.core.dvc_yaml import read_pipeline
 from stages.core.io import atomic_path
 from stages.raw import INGEST_METRICS_FILE
 from tools.compare import (
@@ -31,6 +31,7 @@ from tools.compare import (
     read_params,
     resolve,
 )
+from tools.dvc_lint import repository_projects
 from tools.gate import (
     GateConfigError,
     Rule,
@@ -39,7 +40,6 @@ from tools.gate import (
     no_base_message,
     nothing_compared,
     pairing,
-    project_names,
     read_rules,
     verdict_table,
 )
@@ -266,7 +266,7 @@ def build_report(base: str, base_label: str, out_dir: Path) -> tuple[str, list[s
     """The report's Markdown (and its PNG images, written to `out_dir`), and the plot data
     files that could not be read."""
     params, metrics = read_params(base), read_metrics(base)
-    compared = {p: compare_project(p, None, base) for p in project_names()}
+    compared = {p: compare_project(p, None, base) for p in repository_projects()}
     try:
         rules = read_rules()
         found = pairing(rules, base, compared)
@@ -280,7 +280,7 @@ def build_report(base: str, base_label: str, out_dir: Path) -> tuple[str, list[s
             gate_line = "passes"
     except GateConfigError as error:
         rules, verdicts, gate_line = [], [], f"cannot run: {error}"
-    projects = [p for p in project_names() if any(c.project == p for c in params + metrics)]
+    projects = [p for p in repository_projects() if any(c.project == p for c in params + metrics)]
     changed = {p for p in projects if any(c.project == p for c in params)} | {
         c.project for c in metrics if c.old != c.new
     }

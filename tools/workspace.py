@@ -25,7 +25,7 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
-from stages.core.guard import read_pipeline
+from stages.core.dvc_yaml import read_pipeline
 
 # The refs a workspace experiment writes; EXEC_HEAD alone stays after a clean run, the others
 # only while one runs or after one was killed.

@@ -98,7 +98,7 @@ HELP_FLAGS = ("-h", "--help")
 def stage_usage(module: str, doc: str | None, root: Path) -> str:
     """How a stage is run and what it does: its docstring, then what dvc.yaml at ``root`` says
     it reads (data, not code), writes and which params it declares."""
-    from stages.core.guard import read_pipeline, stage_command, stage_outputs
+    from stages.core.dvc_yaml import read_pipeline, stage_command, stage_outputs
 
     lines = [f"usage: python -m {module}   (no arguments: run by dvc repro / make repro)", ""]
     lines += [(doc or "").strip(), ""]

@@ -160,8 +160,51 @@ def _where_to_run(path: Path) -> str:
     return f"run stages from the repository root, the directory that holds dvc.yaml: cd {root}"
 
 
+# At most this many values once every YAML alias is expanded: a real params file holds a few
+# hundred, while anchors nested ten deep ("billion laughs") expand past any memory, and DVC's own
+# loader expands them (make repro hung inside it).
+MAX_EXPANDED_VALUES = 100_000
+
+
+def expanded_size(document: Any, limit: int = MAX_EXPANDED_VALUES) -> int:
+    """How many values ``document`` holds with every alias written out, counting up to just past
+    ``limit``. A value an alias shares is counted at each of its places, but computed once (by
+    identity), so a bomb is measured in time linear in its text."""
+    sizes: dict[int, int] = {}
+
+    def size(node: Any) -> int:
+        if not isinstance(node, (dict, list)):
+            return 1
+        if id(node) not in sizes:
+            children = node.values() if isinstance(node, dict) else node
+            total = 1
+            for child in children:
+                total += size(child)
+                if total > limit:
+                    break
+            sizes[id(node)] = total
+        return sizes[id(node)]
+
+    return size(document)
+
+
+def check_expansion(document: Any, path: Path, limit: int = MAX_EXPANDED_VALUES) -> None:
+    """ParamsError naming the first top-level section of ``document`` whose aliases expand past
+    ``limit`` values."""
+    if expanded_size(document, limit) <= limit:
+        return
+    sections = document.items() if isinstance(document, dict) else [("(document)", document)]
+    name = next((key for key, value in sections if expanded_size(value, limit) > limit), "")
+    raise ParamsError(
+        f"{path}: section '{name}' expands to more than {limit:,} values through YAML aliases "
+        "(*name of an &name anchor): an alias bomb? Write the values out; nothing was run"
+    )
+
+
 def read_params_file(path: Path = PARAMS_FILE) -> Any:
-    """Parse the YAML file at ``path``; a syntax error or duplicate key names the file and line."""
+    """Parse the YAML file at ``path``; a syntax error or duplicate key names the file and line,
+    and aliases expanding past ``MAX_EXPANDED_VALUES`` are refused before anything (DVC
+    included) expands them."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as error:
@@ -169,9 +212,11 @@ def read_params_file(path: Path = PARAMS_FILE) -> Any:
     except OSError as error:
         raise ParamsError(f"{path}: cannot read ({error.strerror or error})") from error
     try:
-        return YAML(typ="safe", pure=True).load(text)
+        document = YAML(typ="safe", pure=True).load(text)
     except YAMLError as error:
         raise ParamsError(f"{path}: invalid YAML{_yaml_location(error)}") from error
+    check_expansion(document, path)
+    return document
 
 
 def load_params(key: str, cls: type[Section], path: Path = PARAMS_FILE) -> Section:

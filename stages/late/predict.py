@@ -38,8 +38,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from sklearn.pipeline import Pipeline
 
+from stages.core.dvc_yaml import read_pipeline
 from stages.core.errors import StageError, run_stage
-from stages.core.guard import check_output_path, read_pipeline
+from stages.core.guard import check_output_path
 from stages.core.io import (
     atomic_path,
     check_columns,

@@ -12,6 +12,7 @@ import pytest
 from stages.core.params import (
     ParamsError,
     build_section,
+    expanded_size,
     find_section,
     load_params,
     parse_params,
@@ -172,3 +173,37 @@ def test_a_missing_params_file_says_where_to_run_from(
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ParamsError, match=r"the repository root has no params.yaml: restore it"):
         load_params("alpha.boost", Boost)
+
+
+def alias_bomb(depth: int, width: int = 10) -> str:
+    """A params section whose anchors nest ``depth`` deep, each alias repeated ``width`` times:
+    ``width ** depth`` values once expanded, a few hundred bytes of text."""
+    lines = [f"  a0: &a0 [{', '.join(['x'] * width)}]"]
+    for level in range(1, depth):
+        lines.append(f"  a{level}: &a{level} [{', '.join([f'*a{level - 1}'] * width)}]")
+    return "bomb:\n" + "\n".join(lines) + "\n"
+
+
+def test_an_alias_bomb_is_refused_in_one_line_naming_its_section(tmp_path: Path) -> None:
+    path = tmp_path / "params.yaml"
+    path.write_text("late:\n  train: {C: 1}\n" + alias_bomb(depth=10))
+    with pytest.raises(ParamsError) as caught:
+        read_params_file(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: section 'bomb' expands to more than 100,000 values")
+    assert "\n" not in message
+
+
+def test_anchors_that_expand_a_little_are_kept(tmp_path: Path) -> None:
+    path = tmp_path / "params.yaml"
+    path.write_text("base: &base {C: 1.0, max_iter: 100}\nlate:\n  train: *base\n" + alias_bomb(3))
+    document = read_params_file(path)
+    assert document["late"]["train"] == {"C": 1.0, "max_iter": 100}
+    # The root, base (3), late with base again (1 + 3), bomb with a0, a1, a2 written out.
+    assert expanded_size(document) == 1 + 3 + 4 + (1 + 11 + 111 + 1111)
+
+
+def test_expanded_size_counts_every_place_of_a_shared_value() -> None:
+    shared = [1, 2]
+    assert expanded_size({"a": shared, "b": shared}) == 1 + 3 + 3
+    assert expanded_size([[0] * 10] * 10, limit=50) > 50

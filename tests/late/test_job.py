@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from stages.core.guard import read_pipeline, stage_outputs
+from stages.core.dvc_yaml import read_pipeline, stage_outputs
 from stages.late.job import FETCHED, PINS_DIR, pin_mismatches, read_pins
 from tests.conftest import REPO_ROOT
 

@@ -38,7 +38,7 @@ SYSTEM_PREFIXES = tuple(
          "/usr/share/zoneinfo"}
     )
 )  # fmt: skip
-# Inside the repository, read by the stage's code but not data: dvc.yaml, which stages.core.guard
+# Inside the repository, read by the stage's code but not data: dvc.yaml, which stages.core.dvc_yaml
 # reads to refuse overwriting a pipeline output (a change to a stage's entry re-runs it anyway).
 ALLOWED_READS = ("dvc.yaml",)
 

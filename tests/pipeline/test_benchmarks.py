@@ -20,7 +20,7 @@ from benchmarks.pipeline import (
     targets_section,
     toy_pipeline,
 )
-from stages.core.guard import read_pipeline
+from stages.core.dvc_yaml import read_pipeline
 from tests.conftest import FLIGHTS, STAGES, Repo
 from tools.project_copy import REPO_ROOT, stage_deps
 

@@ -6,11 +6,15 @@ Git-tracked outputs back."""
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
+
 import pytest
 from ruamel.yaml import YAML
 
 from tests.conftest import Repo, run_make
-from tools.outputs import object_path
+from tools.outputs import WorkspaceBusy, check_not_busy, object_path, running_dvc
 
 pytestmark = pytest.mark.pipeline
 
@@ -98,3 +102,20 @@ def test_a_failing_stage_gets_its_git_tracked_outputs_back(repo: Repo) -> None:
     assert LATE_METRICS in result.stderr
     assert (repo.root / LATE_METRICS).read_bytes() == before
     assert repo.run("git", "status", "--porcelain").stdout == " M params.yaml\n"
+
+
+def test_a_live_dvc_path_lock_stops_restore_and_a_dead_one_does_not(tmp_path: Path) -> None:
+    rwlock = tmp_path / "rwlock"
+    document = {
+        "write": {"data/late/processed": {"pid": os.getpid(), "cmd": "dvc repro --glob late-*"}},
+        # Above the kernel's largest pid (2**22): no such process.
+        "read": {"data/raw": [{"pid": 2**22 + 12345, "cmd": "dvc repro (crashed)"}]},
+    }
+    rwlock.write_text(json.dumps(document))
+    assert running_dvc(rwlock) == [f"dvc repro --glob late-* (pid {os.getpid()})"]
+    with pytest.raises(WorkspaceBusy, match=r"another DVC process is running .*dvc repro --glob"):
+        check_not_busy(rwlock)
+    del document["write"]
+    rwlock.write_text(json.dumps(document))
+    check_not_busy(rwlock)  # only a crashed run's entry left: nothing holds the workspace
+    check_not_busy(tmp_path / "absent")
