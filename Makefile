@@ -115,8 +115,8 @@ fix: $(INSTALLED) ## Rewrite the module deps of every stage in dvc.yaml from the
 # text: a value holding quotes, `;` or `$$(...)` stays one argument (make passes command-line
 # variables to recipes in their environment).
 project: $(INSTALLED) ## Start a research project: make project NAME=<name> [DATA=<csv, parquet or folder> TARGET=<column>]
-	@test -n "$$NAME" || { echo "usage: make project NAME=<name> [DATA=<file or folder> TARGET=<column> [TASK=classification|regression] [DATE=<column>] [KEY=<column>]]" >&2; exit 2; }
-	python -m tools.new_project "$$NAME" --data="$$DATA" --target="$$TARGET" --task="$$TASK" --date="$$DATE" --key="$$KEY"
+	@test -n "$$NAME" || { echo "usage: make project NAME=<name> [DATA=<file or folder> TARGET=<column> [TASK=classification|regression] [DATE=<column>] [KEY=<column>] [GROUP=<column>]]" >&2; exit 2; }
+	python -m tools.new_project "$$NAME" --data="$$DATA" --target="$$TARGET" --task="$$TASK" --date="$$DATE" --key="$$KEY" --group="$$GROUP"
 
 # A team's own data enters as DVC's import-url: its hash is committed in data/source/<NAME>.dvc
 # and `dvc update` takes the next version from the same origin (docs/data.md).

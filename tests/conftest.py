@@ -234,6 +234,8 @@ def rows_from_schema(
     signal = rng.normal(size=n)
     if classes is None:
         frame[target] = signal * 10 + 50
+        if schema[target].kind == "int":  # a count, grams: whole numbers, as the contract says
+            frame[target] = frame[target].round()
     else:
         order = np.argsort(np.argsort(signal))
         frame[target] = pd.Series(np.asarray(classes)[order * len(classes) // n], dtype="str")

@@ -58,6 +58,11 @@ class ContractPlan:
     date_column: str = ""
     key_column: str = ""
     classes: tuple[str, ...] = field(default=())
+    # The share of the labelled rows in the most common class (classification): the accuracy of
+    # always guessing it, the floor of the project's gate.
+    majority_share: float = 0.0
+    # A column whose rows the intervals resample together (``make project GROUP=``), or ''.
+    group_column: str = ""
     # Where a time split first cuts (valid from, test from): the dates 60% and 80% of the way
     # through the rows, as ISO dates.
     date_cuts: tuple[str, str] = ("", "")
@@ -204,12 +209,12 @@ def why_not_a_feature(column: ColumnPlan, rows: int, date: str, key: str) -> str
 
 
 def plan_contract(
-    path: Path, target: str, task: str = "", date: str = "", key: str = ""
+    path: Path, target: str, task: str = "", date: str = "", key: str = "", group: str = ""
 ) -> ContractPlan:
     """The contract of the dataset at ``path`` for predicting ``target``: DatasetError, naming
     the column or the value at fault, when it cannot be one."""
     frame, kinds = read_columns(path)
-    for role, name in (("TARGET", target), ("DATE", date), ("KEY", key)):
+    for role, name in (("TARGET", target), ("DATE", date), ("KEY", key), ("GROUP", group)):
         if name and name not in kinds:
             raise DatasetError(
                 f"{role}={name}: no such column in {path}; its columns are: {', '.join(kinds)}"
@@ -225,6 +230,12 @@ def plan_contract(
         )
     if len({target, date, key} - {""}) < len([n for n in (target, date, key) if n]):
         raise DatasetError("TARGET, DATE and KEY must name different columns")
+    if group and group in (target, key):
+        role = "target" if group == target else "key"
+        raise DatasetError(
+            f"GROUP={group}: the intervals cannot resample by the {role}; name a column that "
+            "several rows share (a store, a patient, a region)"
+        )
     rows = len(frame)
     labelled = int(frame[target].notna().sum())
     if labelled < MIN_ROWS:
@@ -243,8 +254,11 @@ def plan_contract(
         )
     task = task or found_task
     classes: tuple[str, ...] = ()
+    majority = 0.0
     if task == "classification":
-        classes = tuple(sorted(frame[target].dropna().astype("str").unique()))
+        labels = frame[target].dropna().astype("str")
+        classes = tuple(sorted(labels.unique()))
+        majority = float(labels.value_counts().iloc[0] / len(labels))
         if len(classes) < 2:
             raise DatasetError(f"TARGET={target}: every row holds '{classes[0]}'; nothing to learn")
     columns = []
@@ -261,7 +275,9 @@ def plan_contract(
         if not valid_from < test_from:
             raise DatasetError(f"DATE={date}: too few distinct dates to split by time")
         cuts = (valid_from, test_from)
-    plan = ContractPlan(tuple(columns), target, task, rows, date, key, classes, cuts)
+    plan = ContractPlan(
+        tuple(columns), target, task, rows, date, key, classes, majority, group, cuts
+    )
     if not plan.categorical and not plan.numeric:
         raise DatasetError(f"{path}: no column but '{target}' can be a feature")
     return plan

@@ -30,6 +30,7 @@ import argparse
 import io
 import json
 import keyword
+import math
 import os
 import re
 import shutil
@@ -42,6 +43,7 @@ from pathlib import Path
 from string import Template
 
 from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap
 
 from tools.dataset_contract import ColumnPlan, ContractPlan, DatasetError, plan_contract
 from tools.dvc_lint import CORE, PACKAGE, fix_pipeline_text, read_sources, round_trip_yaml
@@ -159,11 +161,16 @@ def template_files(
 def project_stages(name: str, dataset: Dataset | None = None) -> dict[str, dict]:
     """The project's stages for dvc.yaml (module deps are added by ``fix_pipeline_text``). The
     plot data is a plain uncached output, as late's and daily's: the top-level ``plots:`` says
-    what to draw from it (docs/storage.md)."""
+    what to draw from it (docs/storage.md). A project on its own data also keeps its scored rows
+    (which make compare, report and gate pair) and writes a model card."""
     evaluate_deps = [f"data/{name}/prepared/valid.parquet", f"data/{name}/prepared/test.parquet"]
-    if dataset is not None and dataset.plan.task == "regression":
+    regression = dataset is not None and dataset.plan.task == "regression"
+    if regression:
         evaluate_deps.insert(0, f"data/{name}/prepared/train.parquet")  # the baseline's mean
-    return {
+    evaluate_outs: list = [{f"metrics/{name}/plots": {"cache": False}}]
+    if dataset is not None:
+        evaluate_outs.insert(0, f"data/{name}/evaluation")
+    stages: dict[str, dict] = {
         f"{name}-prepare": {
             "cmd": f"python -m stages.{name}.prepare",
             "deps": [dataset.source if dataset else "data/raw/flights.parquet"],
@@ -181,9 +188,19 @@ def project_stages(name: str, dataset: Dataset | None = None) -> dict[str, dict]
             "deps": [*evaluate_deps, f"models/{name}/model.skops"],
             "params": [f"{name}.evaluate"],
             "metrics": [{f"metrics/{name}/metrics.json": {"cache": False}}],
-            "outs": [{f"metrics/{name}/plots": {"cache": False}}],
+            "outs": evaluate_outs,
         },
     }
+    if dataset is not None and not regression:
+        del stages[f"{name}-evaluate"]["params"]  # a classifier's evaluation has no params
+    if dataset is not None:
+        stages[f"{name}-card"] = {
+            "cmd": f"python -m stages.{name}.card",
+            "deps": [dataset.source, f"models/{name}/model.skops", f"metrics/{name}/metrics.json"],
+            "params": [f"{name}.prepare", f"{name}.train", f"{name}.card"],
+            "outs": [f"models/{name}/model_card.md"],
+        }
+    return stages
 
 
 def project_plot(name: str, dataset: Dataset | None) -> dict[str, dict]:
@@ -198,19 +215,19 @@ def project_plot(name: str, dataset: Dataset | None) -> dict[str, dict]:
         }  # fmt: skip
     target = dataset.plan.target
     if dataset.plan.task == "classification":
-        kind, template, title = (
-            "confusion", "confusion", f"Confusion matrix ({name}, {name}.evaluate.plot_split)"
-        )  # fmt: skip
-    else:
-        kind, template, title = (
-            "predicted",
-            "scatter",
-            f"Predicted against actual {target} ({name})",
-        )
+        # One bar per cell, as long as its count (the `confusion` template counts rows, and
+        # confusion.json holds one row per cell).
+        return {
+            f"{name}-confusion": {
+                "title": f"Confusion matrix on test ({name})", "template": "bar_horizontal",
+                "x": "count", "y": {f"metrics/{name}/plots/test/confusion.json": "cell"},
+                "x_label": "Rows", "y_label": "Actual and predicted class",
+            }
+        }  # fmt: skip
     return {
-        f"{name}-{kind}": {
-            "title": title, "template": template, "x": "actual",
-            "y": {f"metrics/{name}/plots/{kind}.json": "predicted"},
+        f"{name}-predicted": {
+            "title": f"Predicted against actual {target} on test ({name})", "template": "scatter",
+            "x": "actual", "y": {f"metrics/{name}/plots/test/predicted.json": "predicted"},
             "x_label": f"Actual {target}", "y_label": f"Predicted {target}",
         }
     }  # fmt: skip
@@ -230,6 +247,73 @@ def with_project_pipeline(text: str, name: str, dataset: Dataset | None = None) 
     )  # fmt: skip
     document.setdefault("metrics", []).append(f"metrics/{name}/metrics.json")
     document.setdefault("plots", []).append(project_plot(name, dataset))
+    if dataset is not None:
+        plan = dataset.plan
+        document.setdefault("artifacts", {})[f"{name}-model"] = {
+            "path": f"models/{name}/model.skops",
+            "type": "model",
+            "desc": f"{plan.task.capitalize()} of {plan.target} (skops Pipeline; make project)",
+            "labels": ["scikit-learn", "skops"],
+        }
+    stream = io.StringIO()
+    yaml.dump(document, stream)
+    return stream.getvalue()
+
+
+GATE_FILE = "gate.yaml"
+
+
+def gate_rules(name: str, dataset: Dataset) -> tuple[dict[str, dict], str]:
+    """The project's rules for gate.yaml, and the comment that says why: paired on its headline
+    metric (worse beyond noise, by any amount, fails), with a floor at the naive baseline it
+    must not fall below beyond noise."""
+    plan = dataset.plan
+    if plan.task == "regression":
+        rules = {
+            "test.model.mae": {"better": "lower", "tolerance": 0.0, "compare": "paired"},
+            "test.skill": {
+                "better": "higher", "tolerance": 0.0, "compare": "paired", "min": 0.0,
+                "bounds": "beyond-noise",
+            },
+        }  # fmt: skip
+        why = "skill 0 is predicting the train split's mean"
+    elif len(plan.classes) == 2:
+        rules = {
+            "test.roc_auc": {
+                "better": "higher", "tolerance": 0.0, "compare": "paired", "min": 0.5,
+                "bounds": "beyond-noise",
+            }
+        }  # fmt: skip
+        why = "ROC AUC 0.5 is ranking at random"
+    else:
+        floor = math.floor(plan.majority_share * 100) / 100
+        rules = {
+            "test.accuracy": {
+                "better": "higher", "tolerance": 0.0, "compare": "paired", "min": floor,
+                "bounds": "beyond-noise",
+            }
+        }  # fmt: skip
+        why = f"accuracy {floor} is always guessing the most common class, as in the data"
+    comment = (
+        f"Project `{name}` (make project): paired on its headline metric; the floor ({why}) "
+        "fails only when the whole interval is below it. Tighten both once the model is real."
+    )
+    return {f"metrics/{name}/metrics.json": rules}, comment
+
+
+def with_project_gate(text: str, name: str, dataset: Dataset) -> str:
+    """gate.yaml's text with the project's rules added, comments and order of the rest kept."""
+    yaml = round_trip_yaml()
+    document = yaml.load(text) if text.strip() else None
+    if document is None:
+        document = yaml.load("{}\n")
+    rules, comment = gate_rules(name, dataset)
+    for metrics in rules.values():
+        for metric, rule in metrics.items():
+            metrics[metric] = CommentedMap(rule)
+            metrics[metric].fa.set_flow_style()  # one line per metric, as the file's others
+    document[name] = rules
+    document.yaml_set_comment_before_after_key(name, before=textwrap.fill(comment, 98))
     stream = io.StringIO()
     yaml.dump(document, stream)
     return stream.getvalue()
@@ -299,8 +383,9 @@ def _inside(path: Path, folder: Path) -> bool:
 
 
 def find_dataset(
-    name: str, root: Path, data: str, target: str, task: str = "", date: str = "", key: str = ""
-) -> Dataset:
+    name: str, root: Path, data: str, target: str, task: str = "", date: str = "", key: str = "",
+    group: str = "",
+) -> Dataset:  # fmt: skip
     """The dataset ``data`` for project ``name``, planned; ProjectError saying why it cannot be."""
     given = Path(data).expanduser()
     if not given.is_absolute():
@@ -331,7 +416,7 @@ def find_dataset(
             if taken.exists():
                 raise ProjectError(f"{taken.relative_to(root)} exists: choose another name")
     try:
-        plan = plan_contract(given, target, task, date, key)
+        plan = plan_contract(given, target, task, date, key, group)
     except DatasetError as error:
         raise ProjectError(str(error)) from None
     return Dataset(given, source, copy, plan)
@@ -341,6 +426,51 @@ def _column_line(column: ColumnPlan) -> str:
     """A column's entry in the contract's ``SOURCE_SCHEMA``."""
     missing = ", nullable=True" if column.nullable else ""
     return f"    {column.name!r}: Column({column.kind!r}{missing}),"
+
+
+# The name of the column prepare numbers the rows with, unless the data has one by that name.
+ROW_NUMBER = "row_number"
+
+
+def row_number_column(plan: ContractPlan) -> str:
+    """A column name for the rows' position that no column of the data has."""
+    names = {column.name for column in plan.columns}
+    candidate = ROW_NUMBER
+    while candidate in names:
+        candidate += "_"
+    return candidate
+
+
+def identity_lines(plan: ContractPlan) -> str:
+    """The contract's ``IDENTITY``: what names a scored row and what the intervals resample (the
+    row itself; the day of ``DATE=``; the ``GROUP=`` column), with why."""
+    key = f"({plan.key_column!r},)" if plan.key_column else "(ROW_NUMBER,)"
+    if plan.group_column:
+        unit, unit_name = repr(plan.group_column), repr(plan.group_column)
+        why = f"the rows of one {plan.group_column!r} are drawn together (make project GROUP=)"
+    elif plan.date_column:
+        unit, unit_name = repr(plan.date_column), '"day"'
+        why = f"the rows of one day of {plan.date_column!r} are drawn together (make project DATE=)"
+    else:
+        unit, unit_name = key[1:-2], '"row"'
+        why = (
+            "each row on its own (make project DATE=... or GROUP=... would draw the rows of one "
+            "day or group together)"
+        )
+    comment = textwrap.fill(
+        f"What names a scored row (with its actual value) and what the bootstrap of the intervals "
+        f"resamples: {why}.", width=99, initial_indent="# ", subsequent_indent="# ",
+    )  # fmt: skip
+    return f"{comment}\nIDENTITY = RowIdentity(key={key}, unit={unit}, unit_name={unit_name})"
+
+
+def headline_metrics(plan: ContractPlan) -> str:
+    """The metrics the card's table shows, as a tuple's items."""
+    if plan.task == "regression":
+        return '"model.mae", "model.rmse", "baseline.mae", "skill"'
+    names = ["roc_auc"] if len(plan.classes) == 2 else []
+    names += ["accuracy", "balanced_accuracy", "macro_f1", "log_loss"]
+    return ", ".join(f'"{name}"' for name in names)
 
 
 def dataset_values(dataset: Dataset) -> dict[str, str]:
@@ -367,10 +497,15 @@ def dataset_values(dataset: Dataset) -> dict[str, str]:
         "fitted_target": 'train[TARGET].astype("str")' if classification else "train[TARGET]",
         "classes": repr(list(plan.classes)) if classification else "None",
         "evaluate_call": (
-            "metrics, plots = evaluate.run(model, frames, params[2])"
+            "metrics, plots, scored = evaluate.run(model, frames)"
             if classification
-            else 'metrics, plots = evaluate.run(model, frames, splits["train"][TARGET], params[2])'
+            else "metrics, plots, scored = evaluate.run(\n"
+            '        model, frames, splits["train"][TARGET], EvaluateParams(plot_points=50)\n    )'
         ),
+        "evaluate_params": "" if classification else ", EvaluateParams",
+        "identity": identity_lines(plan),
+        "row_number": row_number_column(plan),
+        "headline": headline_metrics(plan),
         "target_plot": (
             'target.astype("str").value_counts().sort_index().plot.bar(ax=ax, color="steelblue")'
             if classification
@@ -394,11 +529,12 @@ def dataset_params(name: str, dataset: Dataset) -> str:
         if plan.task == "classification"
         else "    # The ridge regression baseline's regularisation strength.\n    alpha: 1.0\n"
     )
-    evaluate = "    # The split the confusion matrix shows (valid or test).\n    plot_split: test\n"
+    evaluate = ""
     if plan.task == "regression":
         evaluate = (
-            "    # The split the predicted-against-actual plot shows, and at most how many rows.\n"
-            "    plot_split: test\n    plot_points: 200\n"
+            "\n  evaluate:\n"
+            "    # At most how many rows of each split the predicted-against-actual plot shows.\n"
+            "    plot_points: 200\n"
         )
     return f"""
 # Project `{name}`: REPLACE WITH THE QUESTION. (stages/{name}/; make project on {dataset.source})
@@ -417,9 +553,12 @@ def dataset_params(name: str, dataset: Dataset) -> str:
     test_from: '{test_from}'
 
   train:
-{train}
-  evaluate:
-{evaluate}"""
+{train}{evaluate}
+  card:
+    # The version the model card names and `make register P={name}` registers (Git tag
+    # {name}-model@v<version>): raise it before registering a new model.
+    version: "1.0.0"
+"""
 
 
 def planned_changes(name: str, root: Path, dataset: Dataset | None = None) -> dict[str, str]:
@@ -446,7 +585,13 @@ def planned_changes(name: str, root: Path, dataset: Dataset | None = None) -> di
     pipeline, _ = fix_pipeline_text(pipeline, sources)
     params = (root / "params.yaml").read_text().rstrip("\n") + "\n" + section
     contracts = with_project_contract((root / IMPORT_CONTRACTS).read_text(), name)
-    return {**files, "dvc.yaml": pipeline, "params.yaml": params, IMPORT_CONTRACTS: contracts}
+    changes = {**files, "dvc.yaml": pipeline, "params.yaml": params, IMPORT_CONTRACTS: contracts}
+    if dataset is not None:
+        gate = root / GATE_FILE
+        changes[GATE_FILE] = with_project_gate(
+            gate.read_text() if gate.is_file() else "", name, dataset
+        )
+    return changes
 
 
 def _write_tree(files: dict[str, str], staging: Path) -> None:
@@ -558,6 +703,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--task", default="", help="classification or regression (else told)")
     parser.add_argument("--date", default="", help="a date column: split by time on it")
     parser.add_argument("--key", default="", help="a key column: the stable split hashes it")
+    parser.add_argument(
+        "--group", default="", help="a column whose rows the intervals resample together"
+    )
     return parser.parse_args(argv)
 
 
@@ -566,7 +714,7 @@ def main(argv: list[str], root: Path = Path()) -> int:
     with why."""
     args = parse_args(argv)
     name = args.name
-    extras = [f"--{k}" for k in ("target", "task", "date", "key") if getattr(args, k)]
+    extras = [f"--{k}" for k in ("target", "task", "date", "key", "group") if getattr(args, k)]
     try:
         if not args.data and extras:
             raise ProjectError(f"{', '.join(extras)} given without DATA=<file or folder> (--data)")
@@ -576,7 +724,7 @@ def main(argv: list[str], root: Path = Path()) -> int:
         dataset = None
         if args.data:
             dataset = find_dataset(
-                name, root, args.data, args.target, args.task, args.date, args.key
+                name, root, args.data, args.target, args.task, args.date, args.key, args.group
             )
         written = create_project(name, root, dataset)
     except ProjectError as error:

@@ -92,3 +92,98 @@ commit that holds this card as `{tag}` (a Git tag, GTO's registry); `gto show {a
 its versions and stages, and `dvc artifacts get <repo-url> {artifact} --stage prod` fetches the
 one in production.
 """
+
+
+def flat_metrics(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A split's metrics with nested ones under dotted keys (``model.mae``, ``model.mae_low``),
+    the ``interval`` note left out: what :func:`metrics_table` shows."""
+    flat: dict[str, Any] = {}
+    for key, value in values.items():
+        if key == "interval":
+            continue
+        if isinstance(value, Mapping):
+            flat.update(flat_metrics(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+@dataclass(frozen=True)
+class ProjectCard:
+    """The facts of a scaffolded project's model card (``render_project_card``): every figure is
+    read from the pipeline's own files by the project's card stage."""
+
+    project: str
+    artifact: str
+    version: str
+    question: str
+    task: str
+    target: str
+    model_file: str
+    data: Mapping[str, str]
+    params: Mapping[str, Any]
+    metrics: Mapping[str, Mapping[str, Any]]
+    headline: tuple[str, ...]
+    libraries: Mapping[str, str]
+    intended_use: str
+    not_for: str
+
+
+def render_project_card(card: ProjectCard) -> str:
+    """A model card in Markdown: what the model is, its version and how to fetch it, the data and
+    params that made it, its metrics with their intervals, its intended use and what it must not
+    be used for, and every fact again as JSON for programs to read."""
+    facts = {
+        "version": card.version,
+        "model": {"file": card.model_file, "md5": card.data[card.model_file]},
+        "data": dict(card.data),
+        "params": dict(card.params),
+        "metrics": dict(card.metrics),
+        "libraries": dict(card.libraries),
+    }
+    flat = {split: flat_metrics(values) for split, values in card.metrics.items()}
+    shown = [name for name in card.headline if all(name in v for v in flat.values())]
+    unit_note = ", ".join(
+        f"{split}: {count:,} {name}"
+        for split, values in card.metrics.items()
+        for name, count in (values.get("interval") or {}).items()
+        if name not in ("level", "resamples")  # the one other entry counts the units
+    )
+    data_lines = "\n".join(f"- `{path}`: `{digest}`" for path, digest in card.data.items())
+    split = card.params.get("prepare", {})
+    split_line = ", ".join(f"{key}: {value}" for key, value in split.items() if value != "")
+    return f"""# Model card: {card.artifact} v{card.version}
+
+{card.question}
+
+A scikit-learn `Pipeline` for the {card.task} of `{card.target}`, saved with skops:
+`{card.model_file}`, md5 `{card.data[card.model_file]}`.
+
+{version_section(card.artifact, card.version, card.project)}
+## Intended use and limits
+- **Use:** {card.intended_use}
+- **Not for:** {card.not_for}
+- **Limits:** judged only on the rows of its own valid and test splits below; a row unlike them
+  (a new category, a value outside the ranges seen) is scored without a warning of its own.
+
+## Data version
+DVC hashes, as `dvc.lock` records them.
+{data_lines}
+
+## Split
+{split_line or "(the project's prepare section of params.yaml)"}
+
+## Metrics
+{metrics_table(flat, shown)}
+
+In brackets: the 95% interval from a bootstrap over the evaluation's units ({unit_note}), the
+scored rows' own: `make compare` and `make gate` pair two revisions on the same rows.
+
+## Libraries
+{", ".join(f"{name} {number}" for name, number in card.libraries.items())}
+
+## All facts, as JSON
+```json
+{json.dumps(facts, indent=2, sort_keys=True)}
+```
+"""

@@ -5,6 +5,7 @@ the tools; it imports nothing of the core, so neither of those imports the other
 
 from __future__ import annotations
 
+import os
 import shlex
 from collections.abc import Mapping
 from pathlib import Path
@@ -49,3 +50,33 @@ def read_pipeline(root: Path) -> dict[str, Any]:
         return YAML(typ="safe", pure=True).load((root / PIPELINE_FILE).read_text()) or {}
     except (OSError, YAMLError):
         return {}
+
+
+def stage_inputs(pipeline: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Each stage's declared dependencies (data and code), by stage name."""
+    return {
+        str(name): [_entry_path(entry) for entry in stage.get("deps") or []]
+        for name, stage in (pipeline.get("stages") or {}).items()
+    }
+
+
+def tracked_data(root: Path) -> dict[str, str]:
+    """The paths DVC tracks through ``.dvc`` files under ``root`` (``dvc add``, ``dvc
+    import-url``): each path relative to ``root``, by the ``.dvc`` file that tracks it. Hidden
+    folders (``.git``, ``.dvc``, ``.venv``) are not searched."""
+    found: dict[str, str] = {}
+    for folder, subfolders, files in os.walk(root):
+        subfolders[:] = sorted(name for name in subfolders if not name.startswith("."))
+        for name in sorted(files):
+            if not name.endswith(".dvc"):
+                continue
+            tracker = Path(folder) / name
+            try:
+                document = YAML(typ="safe", pure=True).load(tracker.read_text()) or {}
+            except (OSError, YAMLError):
+                continue
+            for out in document.get("outs") or [] if isinstance(document, Mapping) else []:
+                if isinstance(out, Mapping) and "path" in out:
+                    path = (Path(folder) / str(out["path"])).relative_to(root).as_posix()
+                    found[path] = tracker.relative_to(root).as_posix()
+    return found

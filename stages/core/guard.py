@@ -13,7 +13,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from stages.core.dvc_yaml import PIPELINE_FILE, stage_arguments, stage_outputs
+from stages.core.dvc_yaml import (
+    PIPELINE_FILE,
+    stage_arguments,
+    stage_inputs,
+    stage_outputs,
+    tracked_data,
+)
 from stages.core.errors import StageError
 
 
@@ -30,8 +36,9 @@ def check_output_path(
     arguments: Sequence[str],
 ) -> None:
     """Raise StageError unless ``output`` may be written: it is not a directory, not one of
-    ``inputs`` (named by their option), and not an output of a stage of ``pipeline`` (paths
-    relative to ``root``) unless ``arguments`` are exactly that stage's own."""
+    ``inputs`` (named by their option), not an output of a stage of ``pipeline`` (paths
+    relative to ``root``) unless ``arguments`` are exactly that stage's own, and not what the
+    pipeline reads: a stage's dependency, or data a ``.dvc`` file tracks."""
     if output.is_dir():
         raise StageError(f"--output {output}: is a directory; give a file name to write to")
     target = output.resolve()
@@ -50,4 +57,17 @@ def check_output_path(
             raise StageError(
                 f"--output {output} is {owned}, an output of stage '{name}' in {PIPELINE_FILE}: "
                 "the pipeline owns it; write the output elsewhere"
+            )
+    for name, paths in stage_inputs(pipeline).items():
+        for read in paths:
+            if is_within(target, (root / read).resolve()):
+                raise StageError(
+                    f"--output {output} is {read}, an input of stage '{name}' in "
+                    f"{PIPELINE_FILE}: the pipeline reads it; write the output elsewhere"
+                )
+    for path, tracker in tracked_data(root).items():
+        if is_within(target, (root / path).resolve()):
+            raise StageError(
+                f"--output {output} is inside {path}, data DVC tracks ({tracker}): write the "
+                "output elsewhere"
             )

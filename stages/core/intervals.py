@@ -10,7 +10,7 @@ both) cancels out of their difference.
 
 Each metric's weighted form equals the scikit-learn value on unit weights (tests/core/
 test_intervals.py): ROC AUC and average precision from the positives and negatives at each
-distinct score, means (log loss, absolute error) from per-unit sums.
+distinct score, means (accuracy, log loss, absolute error) from per-unit sums.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ SEED = 20130101
 CHUNK = 100
 # Which way each kind of metric improves.
 BETTER = {
+    "accuracy": "higher",
     "roc_auc": "higher",
     "average_precision": "higher",
     "log_loss": "lower",
@@ -338,6 +339,10 @@ def statistic_of(
 ) -> Statistic:
     """The metric ``spec`` names, as a function of the resample counts. ``shared`` keeps the
     tables ROC AUC and average precision of the same columns can share."""
+    if spec.kind == "accuracy":
+        # The share of rows whose predicted class is the actual one (classes compared as text).
+        hits = rows[spec.target].astype(str).to_numpy() == rows[spec.prediction].astype(str)
+        return mean_statistic(hits.astype(float), codes, n)
     truth = rows[spec.target].to_numpy()
     predicted = rows[spec.prediction].to_numpy(dtype=float)
     if spec.kind in ("roc_auc", "average_precision"):

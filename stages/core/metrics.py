@@ -91,21 +91,10 @@ def confusion_cells(
 ) -> list[dict[str, str | int]]:
     """The four cells of the confusion matrix at ``threshold``, with their counts; ``names``
     are what the negative and the positive class are called."""
-    predicted = scores >= threshold
-    classes = tuple(zip((False, True), names, strict=True))
-    cells = []
-    for actual_value, actual_name in classes:
-        for predicted_value, predicted_name in classes:
-            count = int(np.sum((y_true == actual_value) & (predicted == predicted_value)))
-            cells.append(
-                {
-                    "cell": f"actual {actual_name}, predicted {predicted_name}",
-                    "actual": actual_name,
-                    "predicted": predicted_name,
-                    "count": count,
-                }
-            )
-    return cells
+    labels = np.asarray(names)
+    actual = labels[np.asarray(y_true, dtype=int)]
+    predicted = labels[(np.asarray(scores) >= threshold).astype(int)]
+    return confusion_rows(actual, predicted, labels)
 
 
 def class_metrics(
@@ -140,16 +129,24 @@ def class_metrics(
 def confusion_rows(
     y_true: np.ndarray, predicted: np.ndarray, classes: np.ndarray
 ) -> list[dict[str, str | int]]:
-    """Every cell of the confusion matrix over ``classes``, empty ones included, as rows for
-    ``dvc plots``'s ``confusion`` template (one row per actual and predicted pair, with its
-    count)."""
+    """Every cell of the confusion matrix over ``classes``, empty ones included: one row per
+    actual and predicted pair with its ``count``, and the ``cell`` named for a bar chart of the
+    counts (``dvc plots``'s ``confusion`` template counts rows, not a column: every cell would
+    be drawn as 1)."""
     actual = pd.Series(np.asarray(y_true).astype(str))
     guessed = pd.Series(np.asarray(predicted).astype(str))
     counts = pd.crosstab(actual, guessed)
     names = [str(name) for name in classes]
     counts = counts.reindex(index=names, columns=names, fill_value=0)
     return [
-        {"actual": a, "predicted": p, "count": int(counts.loc[a, p])} for a in names for p in names
+        {
+            "cell": f"actual {a}, predicted {p}",
+            "actual": a,
+            "predicted": p,
+            "count": int(counts.loc[a, p]),
+        }
+        for a in names
+        for p in names
     ]
 
 

@@ -24,20 +24,17 @@ stays flat however large the input; the output does not depend on the chunk size
 from __future__ import annotations
 
 import argparse
-import gzip
 import logging
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 from sklearn.pipeline import Pipeline
 
+from stages.core.batch import DEFAULT_CHUNK_ROWS, PredictionWriter
 from stages.core.dvc_yaml import read_pipeline
 from stages.core.errors import StageError, run_stage
 from stages.core.guard import check_output_path
@@ -72,7 +69,6 @@ from stages.late.scoring import known_categories, load_late_model, predict_late
 from stages.raw import RAW_TABLES, raw_path
 
 log = logging.getLogger("stages.late.predict")
-DEFAULT_CHUNK_ROWS = 100_000
 # Below this many flights per airport and day (the median), a file is not a whole schedule: the
 # published one has some 300 at each New York airport.
 MIN_SCHEDULE_FLIGHTS = 50
@@ -200,48 +196,6 @@ def score_flights(
     p_late = predict_late(model, features)
     predictions = features[ID_COLUMNS].assign(p_late=p_late, late=p_late >= threshold)
     return predictions, features
-
-
-class PredictionWriter:
-    """Appends batches of predictions to a CSV (gzip-compressed when ``compress``) or Parquet
-    file as they are scored."""
-
-    def __init__(self, path: Path, kind: str, compress: bool = False) -> None:
-        self.path, self.kind = path, kind
-        self.parquet: pq.ParquetWriter | None = None
-        self.csv: BinaryIO | None = None
-        self.handle: BinaryIO | None = None
-        # Opened by Python for Parquet too (not by Arrow): the audit test sees every write.
-        self.handle = path.open("wb")
-        if kind == "csv":
-            # No name and no time in the gzip header: the same predictions give the same bytes.
-            self.csv = (
-                gzip.GzipFile(filename="", mode="wb", fileobj=self.handle, mtime=0)
-                if compress
-                else self.handle
-            )
-        self.header = True
-
-    def write(self, predictions: pd.DataFrame) -> None:
-        """Append one batch."""
-        if self.csv is not None:
-            text = predictions.to_csv(header=self.header, index=False, lineterminator="\n")
-            self.csv.write(text.encode("utf-8"))
-            self.header = False
-            return
-        table = pa.Table.from_pandas(predictions, preserve_index=False)
-        if self.parquet is None:
-            self.parquet = pq.ParquetWriter(self.handle, table.schema)
-        self.parquet.write_table(table)
-
-    def close(self) -> None:
-        """Finish the file (gzip and Parquet write their trailers here)."""
-        if self.parquet is not None:
-            self.parquet.close()
-        if self.csv is not None and self.csv is not self.handle:
-            self.csv.close()
-        if self.handle is not None:
-            self.handle.close()
 
 
 def flight_days(path: Path, chunk_rows: int) -> tuple[pd.DataFrame, int]:

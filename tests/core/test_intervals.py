@@ -7,7 +7,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.metrics import average_precision_score, log_loss, mean_absolute_error, roc_auc_score
+from sklearn.metrics import (
+    accuracy_score,
+    average_precision_score,
+    log_loss,
+    mean_absolute_error,
+    roc_auc_score,
+)
 
 from stages.core import intervals as iv
 from stages.core.errors import StageError
@@ -229,8 +235,8 @@ def test_a_spec_document_that_is_not_one_is_refused() -> None:
     assert spec_from_document(document) == SPEC
     with pytest.raises(ValueError, match="not a scored-rows spec"):
         spec_from_document({"metrics": []})
-    bad = {**document, "metrics": [{**document["metrics"][0], "kind": "accuracy"}]}
-    with pytest.raises(ValueError, match="unknown metric kind 'accuracy'"):
+    bad = {**document, "metrics": [{**document["metrics"][0], "kind": "precision"}]}
+    with pytest.raises(ValueError, match="unknown metric kind 'precision'"):
         spec_from_document(bad)
 
 
@@ -276,3 +282,20 @@ def test_resamples_come_in_chunks_that_together_are_one_draw() -> None:
     assert [len(chunk) for chunk in chunks] == [iv.CHUNK, iv.CHUNK, 250 - 2 * iv.CHUNK]
     whole = np.random.default_rng(3).multinomial(50, np.full(50, 1 / 50), size=250)
     assert (np.concatenate(chunks) == whole).all()
+
+
+def test_accuracy_compares_classes_as_text_and_equals_scikit_learn() -> None:
+    rng = np.random.default_rng(3)
+    n = 600
+    rows = pd.DataFrame({
+        "id": np.arange(n), "date": rng.integers(0, 20, n),
+        "actual": rng.choice(["a", "b", "c"], n), "predicted": rng.choice(["a", "b", "c"], n),
+    })  # fmt: skip
+    spec = RowsSpec(("id",), "date", (MetricSpec("accuracy", "accuracy", "actual", "predicted"),))
+    found = intervals(rows, spec)["accuracy"]
+    assert found.value == pytest.approx(accuracy_score(rows["actual"], rows["predicted"]))
+    assert found.low < found.value < found.high
+    # Whole numbers and their text are the same class: a CSV's 1 and a model's "1".
+    numbers = rows.assign(actual=rows["actual"].map({"a": 1, "b": 2, "c": 3}),
+                          predicted=rows["predicted"].map({"a": "1", "b": "2", "c": "3"}))  # fmt: skip
+    assert intervals(numbers, spec)["accuracy"] == found

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 import os
 import resource
 import shutil
@@ -13,10 +14,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 from ruamel.yaml import YAML
 
-from tests.conftest import REPO_ROOT, Repo, make_measurements, ran_stages, write_params
+from tests.conftest import REPO_ROOT, Repo, make_measurements, ran_stages, run_make, write_params
 from tools.new_project import main, refusal, with_project_contract
 from tools.project_copy import copy_project, remove_project
 
@@ -206,15 +209,24 @@ def test_a_project_on_its_own_csv_is_tracked_runs_alone_and_reruns_on_a_data_cha
     repo.commit(f"project {PLANTS}")
     assert repo.run("git", "ls-files", f"data/source/{PLANTS}.dvc").stdout.strip()
     assert not repo.run("git", "ls-files", f"data/source/{PLANTS}").stdout.strip().endswith(".csv")
-    assert repo.repro() == [f"{PLANTS}-prepare", f"{PLANTS}-train", f"{PLANTS}-evaluate"]
+    assert repo.repro() == [
+        f"{PLANTS}-prepare", f"{PLANTS}-train", f"{PLANTS}-evaluate", f"{PLANTS}-card"
+    ]  # fmt: skip
     repo.commit(f"{PLANTS} reproduced")
     assert json.loads(repo.run("dvc", "status", "--json").stdout) == {}
     metrics = json.loads((repo.root / f"metrics/{PLANTS}/metrics.json").read_text())
     assert metrics["test"]["classes"] == 3 and 0 <= metrics["test"]["macro_f1"] <= 1
-    cells = json.loads((repo.root / f"metrics/{PLANTS}/plots/confusion.json").read_text())
+    cells = json.loads((repo.root / f"metrics/{PLANTS}/plots/test/confusion.json").read_text())
     assert len(cells) == 9 and sum(c["count"] for c in cells) == metrics["test"]["n"]
-    ran = ran_stages(repo.run("dvc", "exp", "run", "-S", f"{PLANTS}.train.C=0.3").stdout)
-    assert ran == [f"{PLANTS}-train", f"{PLANTS}-evaluate"]
+    ran = ran_stages(
+        repo.run("dvc", "exp", "run", "-n", "c03", "-S", f"{PLANTS}.train.C=0.3").stdout
+    )
+    assert ran == [f"{PLANTS}-train", f"{PLANTS}-evaluate", f"{PLANTS}-card"]
+    # The experiment against the commit, paired on the same rows: make compare A=c03 B=HEAD.
+    compared = repo.run("python", "-m", "tools.paired", "c03", "HEAD").stdout
+    section = compared.split(f"## {PLANTS}\n", 1)[1].split("\n## ", 1)[0]
+    assert "| test | `accuracy` |" in section and "| test | `log_loss` |" in section, section
+    assert "Not paired" not in section
     repo.run("git", "checkout", "--", "params.yaml", "dvc.lock", "metrics")
     repo.run("dvc", "checkout", "--quiet")
     # A value of the data changes; `dvc add` accepts it: that project's stages run, no other.
@@ -225,35 +237,64 @@ def test_a_project_on_its_own_csv_is_tracked_runs_alone_and_reruns_on_a_data_cha
     lines[5] = ",".join(fields)
     table.write_text("\n".join(lines) + "\n")
     repo.run("dvc", "add", "--quiet", f"data/source/{PLANTS}")
-    assert repo.repro() == [f"{PLANTS}-prepare", f"{PLANTS}-train", f"{PLANTS}-evaluate"]
+    assert repo.repro() == [
+        f"{PLANTS}-prepare", f"{PLANTS}-train", f"{PLANTS}-evaluate", f"{PLANTS}-card"
+    ]  # fmt: skip
     collected = _pytest(repo.root, "--collect-only", "tests")
     assert collected.returncode == 0, collected.stdout[-3000:]
     tests = _pytest(repo.root, f"tests/{PLANTS}")
     assert tests.returncode == 0, tests.stdout[-3000:]
 
 
+def grams(frame: pd.DataFrame) -> pd.DataFrame:
+    """The measurements with the weight in whole grams (an integer target), not in kilograms."""
+    weighed = frame.assign(grams=(frame["weight"] * 10).round().astype("int64"))
+    return weighed.drop(columns=["weight"])
+
+
 def test_a_regression_on_a_parquet_folder_split_by_date(copy: Path, tmp_path: Path) -> None:
+    """A whole-number target (grams), a time split and day-block intervals: the project is
+    judged with intervals, guarded by gate.yaml from its first commit, has a card, and its own
+    tests pass (the test rows' grams are whole numbers too)."""
     folder = tmp_path / "drops"
     folder.mkdir()
-    make_measurements(200, seed=1).to_parquet(folder / "a.parquet")
-    make_measurements(120, seed=2).to_parquet(folder / "b.parquet")
+    grams(make_measurements(200, seed=1)).to_parquet(folder / "a.parquet")
+    grams(make_measurements(120, seed=2)).to_parquet(folder / "b.parquet")
     write_params(copy, {"ingest": {"sample_frac": 0.05}})
     repo = Repo(copy)
     repo.run("git", "init", "-q", "-b", "main")
     repo.commit("the monorepo")
     result = repo.run(
         sys.executable, "-m", "tools.new_project", WEIGHTS, f"--data={folder}",
-        "--target=weight", "--date=measured_on",
+        "--target=grams", "--date=measured_on",
     )  # fmt: skip
-    assert "regression of 'weight'" in result.stdout
+    assert "regression of 'grams'" in result.stdout
     assert "split: time" in (copy / "params.yaml").read_text()
     _checks_pass(copy)
     repo.commit(WEIGHTS)
     assert repo.repro("--glob", f"{WEIGHTS}-*") == [
-        f"{WEIGHTS}-prepare", f"{WEIGHTS}-train", f"{WEIGHTS}-evaluate"
+        f"{WEIGHTS}-prepare", f"{WEIGHTS}-train", f"{WEIGHTS}-evaluate", f"{WEIGHTS}-card"
     ]  # fmt: skip
     metrics = json.loads((copy / f"metrics/{WEIGHTS}/metrics.json").read_text())
     assert metrics["test"]["skill"] > 0  # the weight follows the measurements
+    test = metrics["test"]
+    assert test["skill_low"] <= test["skill"] <= test["skill_high"]
+    assert test["model"]["mae_low"] <= test["model"]["mae"] <= test["model"]["mae_high"]
+    assert test["interval"]["days"] == len(
+        pd.read_parquet(copy / f"data/{WEIGHTS}/evaluation/test.parquet")["unit"].unique()
+    )
+    card = (copy / f"models/{WEIGHTS}/model_card.md").read_text()
+    assert f"# Model card: {WEIGHTS}-model v1.0.0" in card and "**Not for:**" in card
+    assert f"`{test['skill']}` [" not in card and f"{test['skill']} [{test['skill_low']}" in card
+    repo.commit(f"{WEIGHTS} reproduced")
+    # make gate applies the project's rules (late's and daily's fail here: never reproduced).
+    gate = run_make(copy, "gate", "BASE=HEAD").stdout
+    rows = [line for line in gate.splitlines() if line.startswith(f"| {WEIGHTS} |")]
+    assert [row.split("`")[1] for row in rows] == [
+        f"metrics/{WEIGHTS}/metrics.json:test.model.mae",
+        f"metrics/{WEIGHTS}/metrics.json:test.skill",
+    ]
+    assert all(row.endswith("| pass |") and "within noise" in row for row in rows), rows
     # make push's first step, with the flights projects never reproduced here: one line.
     recorded = repo.run("python", "-m", "tools.run_cache", "record")
     assert recorded.stdout == f"run-cache: recorded {WEIGHTS}-evaluate\n"
@@ -331,9 +372,62 @@ def test_a_project_taken_out_of_a_copy_leaves_the_repository_as_it_was(
     remove_project(copy, PLANTS)
     after = tree_hashes(copy)
     changed = {path for path in before.keys() | after.keys() if before.get(path) != after.get(path)}
-    assert changed <= {"dvc.yaml", "params.yaml", ".dvc/cache"} | {
+    assert changed <= {"dvc.yaml", "params.yaml", "gate.yaml", ".dvc/cache"} | {
         path for path in after if path.startswith(".dvc/")
     }
     for name, document in documents.items():
         assert safe.load(copy / name) == document, name
     _checks_pass(copy)
+
+
+# The longest name make project takes: every line of every scaffold must still pass make lint.
+LONGEST = ("a_research_project_with_a_long_name_" + "x" * 40)[:40]
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [[], ["--target=species"], ["--target=grams"]],
+    ids=["flights", "classification", "regression"],
+)
+def test_every_scaffold_passes_lint_with_the_longest_name(
+    copy: Path, tmp_path: Path, arguments: list[str]
+) -> None:
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=copy, check=True)  # for dvc add
+    data = tmp_path / "plants.csv"
+    grams(make_measurements(80)).to_csv(data, index=False)
+    assert main([LONGEST, *([f"--data={data}"] if arguments else []), *arguments], root=copy) == 0
+    ruff = Path(sys.executable).parent / "ruff"
+    for command in (["check"], ["format", "--check"]):
+        result = subprocess.run(
+            [str(ruff), *command, f"stages/{LONGEST}", f"tests/{LONGEST}"],
+            cwd=copy, capture_output=True, text=True,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_new_project_on_its_data_is_guarded_from_its_first_commit(
+    copy: Path, tmp_path: Path
+) -> None:
+    """gate.yaml gains the project's rules, paired on its headline metric with a floor at the
+    naive baseline: ROC AUC with two classes, accuracy (floor: the most common class) with more."""
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=copy, check=True)  # for dvc add
+    data = tmp_path / "plants.csv"
+    frame = make_measurements(100)
+    frame.assign(big=np.where(frame["length"] > 50, "yes", "no")).to_csv(data, index=False)
+    assert main([PLANTS, f"--data={data}", "--target=species"], root=copy) == 0
+    assert main([NAME, f"--data={data}", "--target=big"], root=copy) == 0
+    rules = YAML(typ="safe").load(copy / "gate.yaml")
+    share = frame["species"].value_counts().iloc[0] / len(frame)
+    assert rules[PLANTS] == {
+        f"metrics/{PLANTS}/metrics.json": {
+            "test.accuracy": {
+                "better": "higher", "tolerance": 0.0, "compare": "paired",
+                "min": math.floor(share * 100) / 100, "bounds": "beyond-noise",
+            }
+        }
+    }  # fmt: skip
+    assert list(rules[NAME][f"metrics/{NAME}/metrics.json"]) == ["test.roc_auc"]
+    assert rules["late"] and rules["daily"]  # the others' rules kept
+    pipeline = YAML(typ="safe").load(copy / "dvc.yaml")
+    assert pipeline["artifacts"][f"{PLANTS}-model"]["path"] == f"models/{PLANTS}/model.skops"
+    assert pipeline["stages"][f"{PLANTS}-card"]["outs"] == [f"models/{PLANTS}/model_card.md"]
