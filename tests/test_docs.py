@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from tests.conftest import REPO_ROOT
-from tools.project_copy import tracked_files
+from tools.checks.workspace import tracked_files
 
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 DOCS_MENTION = re.compile(r"\bdocs/[a-z0-9_-]+\.md\b")

@@ -1,6 +1,6 @@
 """DVC's hashes, computed the way DVC computes them: a file's MD5, and a directory's ``<md5>.dir``
 (what ``dvc.lock`` and ``.dvc`` files record). Standard library only, so that a tool checking the
-source data (``tools.source_data``) starts in a fraction of a second.
+source data (``tools.storage.source_data``) starts in a fraction of a second.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ the full key path and, for a typo, the nearest valid key. A dataclass states its
 in ``__post_init__`` with :func:`require`, naming its fields only; the loader puts the section's
 path in front.
 
-The key path is a string literal in every call: ``tools.dvc_lint`` reads it from the code to
+The key path is a string literal in every call: ``tools.checks.dvc_lint`` reads it from the code to
 prove that each stage declares exactly the params it reads.
 """
 

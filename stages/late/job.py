@@ -39,8 +39,8 @@ from stages.raw import raw_path
 log = logging.getLogger("stages.late.job")
 ARTIFACT = "late-model"
 DEFAULT_CACHE = Path(".late-score")
-# The pin files of the libraries the stages import (tools/lock.py writes them, tools.dvc_lint
-# names the folder: the stages cannot import tools).
+# The pin files of the libraries the stages import (tools/storage/lock.py writes them,
+# tools.checks.dvc_lint names the folder: the stages cannot import tools).
 PINS_DIR = Path("requirements")
 # What a version's commit holds that scoring reads, by where it is in the repository.
 FETCHED = [PARAMS_FILE, PINS_DIR, *(raw_path(table) for table in (*SIDE_TABLES, "flights"))]

@@ -22,7 +22,7 @@ from benchmarks.pipeline import (
 )
 from stages.core.dvc_yaml import read_pipeline
 from tests.conftest import FLIGHTS, STAGES, Repo
-from tools.project_copy import REPO_ROOT, stage_deps
+from tools.scaffold.project_copy import REPO_ROOT, stage_deps
 
 
 def test_stage_commands_are_those_dvc_runs() -> None:

@@ -16,7 +16,7 @@ from ruamel.yaml import YAML
 
 from tests.conftest import STAGES, Repo, output_digests, ran_stages, run_make
 from tests.pipeline.s3_server import S3Server
-from tools.dvc_lint import read_sources, stage_entry, stage_libraries
+from tools.checks.dvc_lint import read_sources, stage_entry, stage_libraries
 
 # No xdist group: every test works on its own copy, so they spread over the workers.
 pytestmark = pytest.mark.pipeline

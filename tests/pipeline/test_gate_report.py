@@ -13,7 +13,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from tests.conftest import REPO_ROOT, Repo, run_make, yaml_dump
-from tools.gate import read_rules
+from tools.review.gate import read_rules
 
 # One worker runs the module: its tests share one module fixture and run in order.
 pytestmark = [pytest.mark.pipeline, pytest.mark.xdist_group("gate_report")]
@@ -89,11 +89,11 @@ def test_the_tool_exits_1_for_a_failing_model_and_2_when_it_cannot_run(gated: Re
     """make exits 2 for any failed recipe; the tool itself tells the two apart."""
     _metric_set_to(gated, "NaN")
     try:
-        failing = gated.run("python", "-m", "tools.gate", "--base", "HEAD", check=False)
+        failing = gated.run("python", "-m", "tools.review.gate", "--base", "HEAD", check=False)
     finally:
         gated.run("git", "checkout", "--", "metrics")
     assert failing.returncode == 1
-    cannot = gated.run("python", "-m", "tools.gate", "--base", "no-such-rev", check=False)
+    cannot = gated.run("python", "-m", "tools.review.gate", "--base", "no-such-rev", check=False)
     assert cannot.returncode == 2
 
 

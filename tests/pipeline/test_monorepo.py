@@ -10,7 +10,7 @@ import subprocess
 from ruamel.yaml import YAML
 
 from tests.conftest import STAGES, Repo
-from tools.dvc_lint import module_closure, read_sources, stage_entry
+from tools.checks.dvc_lint import module_closure, read_sources, stage_entry
 
 LATE = [name for name in STAGES if name.startswith("late-")]
 DAILY = [name for name in STAGES if name.startswith("daily-")]

@@ -14,7 +14,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from tests.conftest import Repo, run_make
-from tools.outputs import WorkspaceBusy, check_not_busy, object_path, running_dvc
+from tools.storage.outputs import WorkspaceBusy, check_not_busy, object_path, running_dvc
 
 pytestmark = pytest.mark.pipeline
 
@@ -36,7 +36,9 @@ def test_an_output_missing_from_the_cache_and_a_partial_object_are_caught(repo: 
     cached.unlink()
     partial = cached.parent / f"{cached.name}.Zq3.tmp"
     partial.write_bytes(b"half an object")
-    result = repo.run("python", "-m", "tools.outputs", "cached", check=False)  # after make repro
+    result = repo.run(
+        "python", "-m", "tools.storage.outputs", "cached", check=False
+    )  # after make repro
     assert result.returncode == 1
     assert result.stderr == (
         "outputs: removed 1 partial objects a failed run left in the cache\n"
@@ -44,13 +46,15 @@ def test_an_output_missing_from_the_cache_and_a_partial_object_are_caught(repo: 
         "late-train if the workspace copy is intact, else dvc repro -f late-train\n"
     )
     assert not partial.exists()
-    pushing = repo.run("python", "-m", "tools.outputs", "verify", check=False)  # in make push
+    pushing = repo.run(
+        "python", "-m", "tools.storage.outputs", "verify", check=False
+    )  # in make push
     assert (
         "outputs: models/late/model.skops is not in the cache (dvc.lock names it)" in pushing.stderr
     )
     repo.run("dvc", "commit", "--force", "late-train")
     assert cached.is_file()
-    assert repo.run("python", "-m", "tools.outputs", "cached", check=False).returncode == 0
+    assert repo.run("python", "-m", "tools.storage.outputs", "cached", check=False).returncode == 0
 
 
 def test_an_output_neither_here_nor_cached_is_a_stage_not_run_here(repo: Repo) -> None:
@@ -59,7 +63,7 @@ def test_an_output_neither_here_nor_cached_is_a_stage_not_run_here(repo: Repo) -
     model = lock_hash(repo, "late-train", "models/late/model.skops")
     (repo.root / object_path(model)).unlink()
     (repo.root / "models/late/model.skops").unlink()
-    result = repo.run("python", "-m", "tools.outputs", "cached", check=False)
+    result = repo.run("python", "-m", "tools.storage.outputs", "cached", check=False)
     assert (result.returncode, result.stderr) == (0, "")
 
 

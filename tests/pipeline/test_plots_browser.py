@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import Repo
 from tests.pipeline.browser import SCREENSHOTS, open_offline
-from tools.report import declared_plots
+from tools.review.report import declared_plots
 
 # One worker runs the module: its tests share one module fixture and run in order.
 pytestmark = [pytest.mark.pipeline, pytest.mark.xdist_group("plots_browser")]
@@ -73,7 +73,7 @@ def plots_repo(
     and one more commit (a `daily` change, reproduced), so HEAD~1 has plot data to diff against."""
     repo = Repo(tmp_path_factory.mktemp("plots") / "repo")
     shutil.copytree(reproduced[0], repo.root, symlinks=True)
-    repo.run("python", "-m", "tools.plots_page")
+    repo.run("python", "-m", "tools.review.plots_page")
     repo.set_params({"daily.train": {"model": "ridge"}})
     repo.repro()
     repo.commit("daily: ridge")

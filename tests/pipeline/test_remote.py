@@ -20,7 +20,7 @@ from ruamel.yaml import YAML
 
 from tests.conftest import STAGES, Repo, output_digests, ran_stages, run_make
 from tests.pipeline.s3_server import S3Server, free_port
-from tools.outputs import object_path
+from tools.storage.outputs import object_path
 
 MODEL = "models/late/model.skops"
 

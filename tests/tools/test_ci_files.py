@@ -22,7 +22,7 @@ TESTED_BY = {
     "pull": ("tests/pipeline/test_remote.py", '"pull"'),
     "report": ("tests/pipeline/test_gate_report.py", '"report"'),
     "gate": ("tests/pipeline/test_gate_report.py", '"gate"'),
-    "comment": ("tests/tools/test_post_report.py", '"tools.post_report"'),
+    "comment": ("tests/tools/review/test_post_report.py", '"tools.review.post_report"'),
 }
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Repo
-from tools.project_copy import copy_project
+from tools.scaffold.project_copy import copy_project
 
 pytestmark = pytest.mark.xdist_group("hooks")
 
@@ -115,7 +115,7 @@ def test_a_notebook_saved_with_outputs_commits_stripped(hooked: Repo) -> None:
     committed = json.loads(hooked.run("git", "show", f"HEAD:{notebook}").stdout)
     assert "".join(committed["cells"][-1]["source"]) == "print(42)"
     assert committed["cells"][-1]["outputs"] == []
-    check = hooked.run("python", "-m", "tools.notebook_lint", check=False)
+    check = hooked.run("python", "-m", "tools.checks.notebook_lint", check=False)
     assert check.returncode == 0, check.stderr  # the working file keeps its outputs: fine
 
 

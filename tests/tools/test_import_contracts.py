@@ -109,7 +109,7 @@ def test_one_project_importing_the_other_or_the_ingest_stage_fails(
     [
         # A lazy import inside a function closes a cycle as surely as one at the top.
         ("stages/core/tables.py", "def _f():\n    import stages.core.intervals", "stages.core"),
-        ("tools/compare.py", "from tools.gate import read_rules", "tools"),
+        ("tools/review/compare.py", "from tools.review.gate import read_rules", "tools"),
         ("stages/core/io.py", "from stages.core.card import registry_tag", "stages.core"),
     ],
 )

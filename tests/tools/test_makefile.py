@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO_ROOT, run_make
-from tools.project_copy import copy_project
+from tools.scaffold.project_copy import copy_project
 
 
 def dry_run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -35,7 +35,7 @@ def test_lab_passes_allow_root_as_root_and_extra_arguments_through(tmp_path: Pat
 def test_repro_and_test_narrow_to_a_project() -> None:
     repro = dry_run("repro", "P=late").stdout.splitlines()
     assert any(line.startswith("dvc repro --glob 'late-*' || ") for line in repro)
-    assert 'python -m tools.headline "$P"' in repro
+    assert 'python -m tools.review.headline "$P"' in repro
     assert "pytest tests/daily" in dry_run("test", "P=daily").stdout.splitlines()
     unknown = dry_run("test", "P=weekly")
     assert unknown.returncode != 0
@@ -91,8 +91,8 @@ def test_the_makefile_run_from_elsewhere_names_the_root_and_builds_nothing(tmp_p
 def test_project_needs_a_name_and_runs_the_scaffold() -> None:
     result = dry_run("project", "NAME=weekly")
     assert (
-        'python -m tools.new_project "$NAME" --data="$DATA" --target="$TARGET" --task="$TASK" '
-        '--date="$DATE" --key="$KEY"' in result.stdout.splitlines()
+        'python -m tools.scaffold.new_project "$NAME" --data="$DATA" --target="$TARGET" '
+        '--task="$TASK" --date="$DATE" --key="$KEY" --group="$GROUP"' in result.stdout.splitlines()
     )
     missing = subprocess.run(["make", "project"], cwd=REPO_ROOT, capture_output=True, text=True)
     assert missing.returncode != 0

@@ -1,0 +1,38 @@
+"""The headline table make repro ends with: gate.yaml's metrics with their intervals, narrow."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.conftest import REPO_ROOT
+from tools.review.gate import Rule, read_rules
+from tools.review.headline import WIDTH, headline_rows, headline_table
+
+
+def test_each_guarded_metric_is_shown_with_its_interval(tmp_path: Path) -> None:
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "late.json").write_text(
+        json.dumps({"test": {"roc_auc": 0.764277, "roc_auc_low": 0.73362, "roc_auc_high": 0.788571,
+                             "model": {"mae": 0.0891}}})
+    )  # fmt: skip
+    rules = [
+        Rule("late", "m/late.json:test.roc_auc", "higher", 0.0),
+        Rule("late", "m/late.json:test.model.mae", "lower", 0.0),
+        Rule("daily", "m/absent.json:test.skill", "higher", 0.0),
+    ]
+    assert headline_table(headline_rows(rules, tmp_path)).splitlines() == [
+        "late   test.roc_auc    0.7643  [0.7336, 0.7886]",
+        "late   test.model.mae  0.0891",
+        "daily  test.skill           -",
+    ]
+
+
+def test_the_committed_headline_fits_a_terminal() -> None:
+    """The committed metrics (the full data) in at most 80 columns; `dvc metrics show` took
+    over a thousand."""
+    table = headline_table(headline_rows(read_rules(REPO_ROOT / "gate.yaml"), REPO_ROOT))
+    lines = table.splitlines()
+    assert len(lines) == len(read_rules(REPO_ROOT / "gate.yaml"))
+    assert max(len(line) for line in lines) <= WIDTH
+    assert any(line.startswith("late   test.roc_auc") and "[" in line for line in lines)
