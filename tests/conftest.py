@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import itertools
 import json
 import os
 import shutil
@@ -427,3 +428,21 @@ def make_measurements(rows: int = 300, seed: int = 0) -> pd.DataFrame:
     frame.loc[rng.random(rows) < 0.1, "length"] = np.nan
     frame.loc[rng.random(rows) < 0.1, "site"] = None
     return frame
+
+
+def in_grams(frame: pd.DataFrame) -> pd.DataFrame:
+    """The measurements with the weight in whole grams (an integer target), not in kilograms."""
+    weighed = frame.assign(grams=(frame["weight"] * 10).round().astype("int64"))
+    return weighed.drop(columns=["weight"])
+
+
+def unused_name(base: str) -> str:
+    """``base``, else ``base2``, ``base3``...: a project name this repository does not hold yet
+    (a team may have added a project of that very name)."""
+    from tools.scaffold.new_project import refusal
+
+    for number in itertools.count(1):
+        name = base if number == 1 else f"{base}{number}"
+        if refusal(name, REPO_ROOT) is None:
+            return name
+    raise AssertionError("unreachable")

@@ -89,12 +89,13 @@ def test_a_projects_forced_run_is_ingest_and_its_own_stages() -> None:
 
 
 def test_targets_table_judges_each_measured_figure() -> None:
-    lines = targets_section({"loop-late": 0.93, "noop": 1.05, "loop-daily": 0.8}, 3)
-    table = "\n".join(lines)
-    assert "| 0.93 | 0.5 | **not met** |" in table
+    figures = {"loop-late": 1.4, "noop": 1.05, "noop-deps": 0.8, "growth": 12.5}
+    table = "\n".join(targets_section(figures, 3))
+    assert "| 1.40 | 1.25 | **not met** |" in table
     assert "| 1.05 | 1.15 | met |" in table
     assert "| 0.80 |  |  |" in table  # reported, no limit
-    assert "growth" not in table  # a section that did not run has no row
+    assert "| Full run less its floor at 3x the data (s) | 12.50 | 15 | met |" in table
+    assert "daily delays" not in table  # a figure that was not measured has no row
 
 
 def test_toy_pipeline_is_a_dvc_project_with_nothing_to_do(tmp_path: Path) -> None:

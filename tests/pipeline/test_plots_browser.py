@@ -5,12 +5,14 @@ labels overlap and curves of different splits have different colours."""
 
 from __future__ import annotations
 
+import json
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import Repo
+from tests.conftest import Repo, in_grams, make_measurements, unused_name
 from tests.pipeline.browser import SCREENSHOTS, open_offline
 from tools.review.report import declared_plots
 
@@ -65,18 +67,39 @@ SHOW_AND_DIFF = pytest.mark.parametrize(
 )
 
 
+# Two projects a new user adds with make project: their plots are checked like every other.
+CLASSIFIER, REGRESSOR = unused_name("plants"), unused_name("weights")
+
+
 @pytest.fixture(scope="module")
 def plots_repo(
     reproduced: tuple[Path, list[str]], tmp_path_factory: pytest.TempPathFactory
 ) -> Repo:
-    """A copy of the reproduced repository with the offline page written as `make setup` does,
-    and one more commit (a `daily` change, reproduced), so HEAD~1 has plot data to diff against."""
-    repo = Repo(tmp_path_factory.mktemp("plots") / "repo")
+    """A copy of the reproduced repository with the offline page written as `make setup` does, a
+    classification and a regression project added with make project on their own CSVs, and one
+    more commit (a change to each, reproduced), so HEAD~1 has plot data to diff against."""
+    folder = tmp_path_factory.mktemp("plots")
+    repo = Repo(folder / "repo")
     shutil.copytree(reproduced[0], repo.root, symlinks=True)
     repo.run("python", "-m", "tools.review.plots_page")
-    repo.set_params({"daily.train": {"model": "ridge"}})
+    for name, target, frame in (
+        (CLASSIFIER, "species", make_measurements(300)),
+        (REGRESSOR, "grams", in_grams(make_measurements(300, seed=1))),
+    ):
+        frame.to_csv(folder / f"{name}.csv", index=False)
+        repo.run(
+            sys.executable, "-m", "tools.scaffold.new_project", name,
+            f"--data={folder / name}.csv", f"--target={target}",
+        )  # fmt: skip
+    repo.commit("two projects of a team's own")
     repo.repro()
-    repo.commit("daily: ridge")
+    repo.commit("reproduced")
+    repo.set_params(
+        {"daily.train": {"model": "ridge"}, f"{CLASSIFIER}.train": {"C": 0.05},
+         f"{REGRESSOR}.train": {"alpha": 30.0}}
+    )  # fmt: skip
+    repo.repro()
+    repo.commit("daily: ridge; the new projects' regularisation")
     return repo
 
 
@@ -147,3 +170,36 @@ def test_the_page_has_no_cdn_script(plots_repo: Repo) -> None:
     page = (plots_repo.root / "plots-cdn" / "index.html").read_text()
     assert "<script src=" not in page.replace(" ", "")
     assert "cdn.jsdelivr.net" not in page
+
+
+# Each bar of a horizontal bar chart (its width) and its label on the y axis, by plot.
+BARS = """
+Promise.all(window.plotsDrawn).then(() =>
+  Array.from(document.querySelectorAll("body > div[id]")).map((plot) => ({
+    id: plot.id,
+    widths: Array.from(plot.querySelectorAll("g.role-mark path"), (bar) => bar.getBBox().width),
+  }))
+)
+"""
+
+
+def test_a_confusion_matrix_draws_each_cell_as_long_as_its_count(
+    plots_repo: Repo, browser: object
+) -> None:
+    """The scaffold's confusion plot (and late's): one bar per cell, widths in the proportions
+    of the counts, an empty cell drawn empty; not every cell at 1."""
+    plots_repo.run("dvc", "plots", "show", "-o", "plots-bars")
+    page, _ = open_offline(browser, plots_repo.root / "plots-bars" / "index.html")
+    drawn = {plot["id"]: plot["widths"] for plot in page.evaluate(BARS)}
+    declared = declared_plots(plots_repo.root)
+    confusion = [name for name in declared if "confusion" in name]
+    assert f"{CLASSIFIER}-confusion" in confusion and "late-confusion_test" in confusion
+    for name in confusion:
+        [file] = declared[name]["y"]
+        counts = sorted(cell["count"] for cell in json.loads((plots_repo.root / file).read_text()))
+        widths = sorted(drawn[name])
+        assert len(widths) == len(counts), name
+        scale = widths[-1] / counts[-1]
+        for width, count in zip(widths, counts, strict=True):
+            assert width == pytest.approx(count * scale, abs=0.5), (name, widths, counts)
+        assert len(set(counts)) > 1  # the data itself is not the one-per-cell it was drawn as

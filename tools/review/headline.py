@@ -56,13 +56,57 @@ def headline_rows(rules: list[Rule], root: Path = Path(".")) -> list[tuple[str, 
 
 
 def headline_table(rows: list[tuple[str, str, str, str]]) -> str:
-    """The rows aligned in columns, each line at most WIDTH characters."""
+    """The rows aligned in columns, each line at most WIDTH characters: when a project's name
+    makes a line longer, each project's name stands on a line of its own above its metrics (a
+    number is never cut)."""
     widths = [max((len(row[i]) for row in rows), default=0) for i in range(4)]
     lines = [
         f"{project:<{widths[0]}}  {key:<{widths[1]}}  {value:>{widths[2]}}  {interval}".rstrip()
         for project, key, value, interval in rows
     ]
-    return "\n".join(line[:WIDTH] for line in lines)
+    if all(len(line) <= WIDTH for line in lines):
+        return "\n".join(lines)
+    stacked = []
+    for name in dict.fromkeys(row[0] for row in rows):
+        stacked.append(f"{name}:")
+        stacked += [
+            f"  {key:<{widths[1]}}  {value:>{widths[2]}}  {interval}".rstrip()
+            for project, key, value, interval in rows
+            if project == name
+        ]
+    return "\n".join(stacked)
+
+
+def interval_units(rules: list[Rule], root: Path = Path(".")) -> dict[str, str]:
+    """What each project's intervals resample (``days``, ``rows``, ...), as its metrics files'
+    ``interval`` notes name it."""
+    units: dict[str, str] = {}
+    for rule in rules:
+        path, _, key = rule.metric.partition(":")
+        try:
+            document = json.loads((root / path).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        note = lookup(document, f"{key.split('.')[0]}.interval")
+        if isinstance(note, dict):
+            found = [name for name in note if name not in ("level", "resamples")]
+            if found:
+                units.setdefault(rule.project, found[0])
+    return units
+
+
+def units_note(units: dict[str, str]) -> str:
+    """The line under the table: what the brackets are, over which units."""
+    kinds = sorted(set(units.values()))
+    if len(kinds) == 1:
+        over = f"over {kinds[0]}"
+    else:
+        over = "; ".join(f"{project}: over {unit}" for project, unit in units.items())
+    return (
+        f"(95% intervals in brackets, {over}; every metric: dvc metrics show)"
+        if units
+        else ("(every metric: dvc metrics show)")
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     rules = [r for r in rules if r.project in wanted]
     if rules:
         print(headline_table(headline_rows(rules)))
-        print("(95% intervals over days in brackets; every metric: dvc metrics show)")
+        print(units_note(interval_units(rules)))
     for project in wanted:
         if not any(r.project == project for r in rules):
             print(

@@ -135,6 +135,23 @@ def _cached_file(value: str, what: str) -> tuple[Path | None, str]:
     return path, ""
 
 
+def _why_absent(rev: str, folder: str, value: str, project: str) -> str:
+    """Why a revision's scored rows are not in this clone's cache, and what brings them: an
+    experiment that never ran the project carries its parent commit's rows, which this clone
+    never built or pulled."""
+    try:
+        parent = git("rev-parse", f"{rev}^")
+    except CompareError:
+        parent = ""
+    if parent and _lock_outputs(parent).get(folder) == value:
+        return (
+            f": {rev[:8]} did not run {project} (its rows are those of its commit "
+            f"{parent[:8]}), and this clone never built or pulled them: make repro P={project} "
+            f"at {parent[:8]}, or dvc pull there"
+        )
+    return f": this clone never built or pulled them: dvc pull at {rev[:8]} (or dvc exp pull)"
+
+
 def split_files(project: str, rev: str | None) -> tuple[dict[str, Path], str]:
     """Each split's scored-rows file of `project` at `rev` (None: the workspace), or why there
     are none."""
@@ -152,10 +169,13 @@ def split_files(project: str, rev: str | None) -> tuple[dict[str, Path], str]:
         return found, "" if found else f"{folder}/ is absent: run make repro"
     value = _lock_outputs(rev).get(str(folder))
     if value is None:
-        return {}, f"{rev[:8]} has no scored rows ({folder} is not in its dvc.lock)"
+        return {}, (
+            f"{rev[:8]} has no scored rows of {project}: its dvc.lock records no {folder} "
+            f"({project}-evaluate never ran there, or ran before it kept scored rows)"
+        )
     listing, problem = _cached_file(value, f"{folder} of {rev[:8]}")
     if listing is None:
-        return {}, f"{problem}: dvc pull at {rev[:8]} (or dvc exp pull) first"
+        return {}, f"{problem}{_why_absent(rev, str(folder), value, project)}"
     entries = json.loads(listing.read_text(encoding="utf-8"))
     files = {}
     for entry in entries:
@@ -163,7 +183,7 @@ def split_files(project: str, rev: str | None) -> tuple[dict[str, Path], str]:
         if name.suffix == ".parquet":
             path, problem = _cached_file(entry["md5"], f"{folder}/{name} of {rev[:8]}")
             if path is None:
-                return {}, f"{problem}: dvc pull at {rev[:8]} (or dvc exp pull) first"
+                return {}, f"{problem}{_why_absent(rev, str(folder), value, project)}"
             files[name.stem] = path
     return files, ""
 

@@ -41,6 +41,7 @@ from tools.review.gate import (
     nothing_compared,
     pairing,
     read_rules,
+    unguarded,
     verdict_table,
 )
 from tools.review.paired import SplitComparison, compare_project, project_table
@@ -278,6 +279,11 @@ def build_report(base: str, base_label: str, out_dir: Path) -> tuple[str, list[s
             gate_line = "**fails**: " + ", ".join(failed)
         else:
             gate_line = "passes"
+        loose = unguarded(repository_projects(), rules)
+        if loose:
+            # A pass says nothing of these: a new project's accuracy may fall unseen.
+            names = ", ".join(f"`{name}`" for name in loose)
+            gate_line += f"; not guarded (no rule in gate.yaml, nothing checked): {names}"
     except GateConfigError as error:
         rules, verdicts, gate_line = [], [], f"cannot run: {error}"
     projects = [p for p in repository_projects() if any(c.project == p for c in params + metrics)]

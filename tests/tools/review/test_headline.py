@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tests.conftest import REPO_ROOT
 from tools.review.gate import Rule, read_rules
-from tools.review.headline import WIDTH, headline_rows, headline_table
+from tools.review.headline import WIDTH, headline_rows, headline_table, units_note
 
 
 def test_each_guarded_metric_is_shown_with_its_interval(tmp_path: Path) -> None:
@@ -36,3 +36,30 @@ def test_the_committed_headline_fits_a_terminal() -> None:
     assert len(lines) == len(read_rules(REPO_ROOT / "gate.yaml"))
     assert max(len(line) for line in lines) <= WIDTH
     assert any(line.startswith("late   test.roc_auc") and "[" in line for line in lines)
+
+
+def test_a_long_project_name_stands_above_its_metrics_and_no_number_is_cut() -> None:
+    long = "a_research_project_with_a_long_name_xxxx"
+    rows = [
+        ("late", "test.roc_auc", "0.7643", "[0.7336, 0.7886]"),
+        (long, "test.model.mae", "3.346", "[2.619, 4.293]"),
+        (long, "test.skill", "0.9316", "[0.9119, 0.9466]"),
+    ]
+    assert headline_table(rows).splitlines() == [
+        "late:",
+        "  test.roc_auc    0.7643  [0.7336, 0.7886]",
+        f"{long}:",
+        "  test.model.mae   3.346  [2.619, 4.293]",
+        "  test.skill      0.9316  [0.9119, 0.9466]",
+    ]
+
+
+def test_the_note_names_what_each_projects_intervals_resample() -> None:
+    assert units_note({"late": "days", "daily": "days"}) == (
+        "(95% intervals in brackets, over days; every metric: dvc metrics show)"
+    )
+    assert units_note({"late": "days", "plants": "rows"}) == (
+        "(95% intervals in brackets, late: over days; plants: over rows; every metric: dvc "
+        "metrics show)"
+    )
+    assert units_note({}) == "(every metric: dvc metrics show)"

@@ -111,11 +111,12 @@ def test_rows_missing_or_corrupted_in_the_cache_are_said_in_one_line(committed) 
     assert files == {} and "in the local DVC cache is corrupted: its bytes hash to" in problem
     value.unlink()
     assert split_files("late", rev)[1] == (
-        f"data/late/evaluation/test.parquet of {rev[:8]} is not in the local DVC cache: "
-        f"dvc pull at {rev[:8]} (or dvc exp pull) first"
+        f"data/late/evaluation/test.parquet of {rev[:8]} is not in the local DVC cache: this "
+        f"clone never built or pulled them: dvc pull at {rev[:8]} (or dvc exp pull)"
     )
     assert split_files("daily", rev)[1] == (
-        f"{rev[:8]} has no scored rows (data/daily/evaluation is not in its dvc.lock)"
+        f"{rev[:8]} has no scored rows of daily: its dvc.lock records no data/daily/evaluation "
+        "(daily-evaluate never ran there, or ran before it kept scored rows)"
     )
 
 
@@ -186,3 +187,30 @@ def test_the_table_pairs_says_no_change_or_falls_back_to_the_unpaired_intervals(
         "|---|---|---:|---:|",
         "| test | `roc_auc` | 0.76 [0.73, 0.79] | 0.75 [0.72, 0.78] |",
     ]
+
+
+def test_an_experiment_that_never_ran_the_project_is_told_apart(committed) -> None:
+    """An experiment of another project carries its commit's rows of this one: when this clone
+    never built them, the message says the experiment did not run the project."""
+    root, rev = committed
+    git(
+        root,
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@t",
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        "x",
+    )
+    child = git(root, "rev-parse", "HEAD")
+    for path in (root / ".dvc/cache").rglob("*"):
+        if path.is_file():
+            path.unlink()
+    assert split_files("late", child)[1] == (
+        f"data/late/evaluation of {child[:8]} is not in the local DVC cache: {child[:8]} did "
+        f"not run late (its rows are those of its commit {rev[:8]}), and this clone never built "
+        f"or pulled them: make repro P=late at {rev[:8]}, or dvc pull there"
+    )

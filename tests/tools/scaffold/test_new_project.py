@@ -4,7 +4,6 @@ name that changes nothing. Driven in copies of this repository, with real ``dvc`
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import math
 import os
@@ -19,20 +18,17 @@ import pandas as pd
 import pytest
 from ruamel.yaml import YAML
 
-from tests.conftest import REPO_ROOT, Repo, make_measurements, ran_stages, run_make, write_params
+from tests.conftest import (
+    Repo,
+    in_grams,
+    make_measurements,
+    ran_stages,
+    run_make,
+    unused_name,
+    write_params,
+)
 from tools.scaffold.new_project import main, refusal, with_project_contract
 from tools.scaffold.project_copy import copy_project, remove_project
-
-
-def unused_name(base: str) -> str:
-    """``base``, else ``base2``, ``base3``...: a project name this repository does not hold yet
-    (a team may have added a project of that very name)."""
-    for number in itertools.count(1):
-        name = base if number == 1 else f"{base}{number}"
-        if refusal(name, REPO_ROOT) is None:
-            return name
-    raise AssertionError("unreachable")
-
 
 NAME = unused_name("tryout")
 PLANTS = unused_name("plants")
@@ -251,20 +247,14 @@ def test_a_project_on_its_own_csv_is_tracked_runs_alone_and_reruns_on_a_data_cha
     assert tests.returncode == 0, tests.stdout[-3000:]
 
 
-def grams(frame: pd.DataFrame) -> pd.DataFrame:
-    """The measurements with the weight in whole grams (an integer target), not in kilograms."""
-    weighed = frame.assign(grams=(frame["weight"] * 10).round().astype("int64"))
-    return weighed.drop(columns=["weight"])
-
-
 def test_a_regression_on_a_parquet_folder_split_by_date(copy: Path, tmp_path: Path) -> None:
     """A whole-number target (grams), a time split and day-block intervals: the project is
     judged with intervals, guarded by gate.yaml from its first commit, has a card, and its own
     tests pass (the test rows' grams are whole numbers too)."""
     folder = tmp_path / "drops"
     folder.mkdir()
-    grams(make_measurements(200, seed=1)).to_parquet(folder / "a.parquet")
-    grams(make_measurements(120, seed=2)).to_parquet(folder / "b.parquet")
+    in_grams(make_measurements(200, seed=1)).to_parquet(folder / "a.parquet")
+    in_grams(make_measurements(120, seed=2)).to_parquet(folder / "b.parquet")
     write_params(copy, {"ingest": {"sample_frac": 0.05}})
     repo = Repo(copy)
     repo.run("git", "init", "-q", "-b", "main")
@@ -406,7 +396,7 @@ def test_every_scaffold_passes_lint_with_the_longest_name(
 ) -> None:
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=copy, check=True)  # for dvc add
     data = tmp_path / "plants.csv"
-    grams(make_measurements(80)).to_csv(data, index=False)
+    in_grams(make_measurements(80)).to_csv(data, index=False)
     assert main([LONGEST, *([f"--data={data}"] if arguments else []), *arguments], root=copy) == 0
     ruff = Path(sys.executable).parent / "ruff"
     for command in (["check"], ["format", "--check"]):
