@@ -150,7 +150,7 @@ def render_project_card(card: ProjectCard) -> str:
         if name not in ("level", "resamples")  # the one other entry counts the units
     )
     data_lines = "\n".join(f"- `{path}`: `{digest}`" for path, digest in card.data.items())
-    split = card.params.get("prepare", {})
+    split = flat_metrics(card.params.get("prepare", {}))  # nested sections as dotted keys
     split_line = ", ".join(f"{key}: {value}" for key, value in split.items() if value != "")
     return f"""# Model card: {card.artifact} v{card.version}
 

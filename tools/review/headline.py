@@ -101,7 +101,10 @@ def units_note(units: dict[str, str]) -> str:
     if len(kinds) == 1:
         over = f"over {kinds[0]}"
     else:
-        over = "; ".join(f"{project}: over {unit}" for project, unit in units.items())
+        over = "; ".join(
+            f"over {kind}: {', '.join(p for p, unit in units.items() if unit == kind)}"
+            for kind in kinds
+        )
     return (
         f"(95% intervals in brackets, {over}; every metric: dvc metrics show)"
         if units

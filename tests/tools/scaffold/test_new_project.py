@@ -142,15 +142,23 @@ def test_a_new_project_passes_every_check_runs_and_is_tested(copy: Path) -> None
     repo.run("python", "-m", "tools.storage.source_data")  # as make setup does
     repo.commit("the monorepo")
     result = repo.run(sys.executable, "-m", "tools.scaffold.new_project", NAME)
-    assert f"project '{NAME}': wrote 18 files" in result.stdout
+    assert f"project '{NAME}': wrote 21 files" in result.stdout
     for folder in (f"stages/{NAME}", f"notebooks/{NAME}"):  # as every working folder's Makefile
         here = subprocess.run(["make", "repro"], cwd=copy / folder, capture_output=True, text=True)
         assert "run make from the repository root: cd ../.. && make repro" in here.stderr
     _checks_pass(copy)
     ran = ran_stages(repo.run("dvc", "repro", "--glob", f"{NAME}-*").stdout)
-    assert ran == ["ingest", f"{NAME}-prepare", f"{NAME}-train", f"{NAME}-evaluate"]
-    assert (copy / "metrics" / NAME / "metrics.json").is_file()
-    assert (copy / "metrics" / NAME / "plots" / "test" / "roc.json").is_file()
+    assert ran == ["ingest", f"{NAME}-prepare", f"{NAME}-train", f"{NAME}-evaluate", f"{NAME}-card"]
+    # As first-class as a project on its own data: intervals over days, scored rows, a card,
+    # gate rules.
+    test = json.loads((copy / "metrics" / NAME / "metrics.json").read_text())["test"]
+    assert test["roc_auc_low"] <= test["roc_auc"] <= test["roc_auc_high"]
+    assert test["interval"]["days"] == 61  # November and December
+    assert (copy / "data" / NAME / "evaluation" / "test.parquet").is_file()
+    assert (copy / "metrics" / NAME / "plots" / "test" / "confusion.json").is_file()
+    assert (copy / "models" / NAME / "model_card.md").is_file()
+    rules = YAML(typ="safe").load(copy / "gate.yaml")[NAME]
+    assert list(rules[f"metrics/{NAME}/metrics.json"]) == ["test.roc_auc"]
     dag = repo.run("dvc", "dag", "--dot").stdout
     assert f'"ingest" -> "{NAME}-prepare"' in dag
     tests = _pytest(copy, f"tests/{NAME}", "-k", "not notebook")
