@@ -446,3 +446,20 @@ def unused_name(base: str) -> str:
         if refusal(name, REPO_ROOT) is None:
             return name
     raise AssertionError("unreachable")
+
+
+def check_batch_command(root: Path, project: str, rows: pd.DataFrame, schema: dict) -> None:
+    """A project's batch command, run as a user runs it in ``root``: it scores ``rows`` from a
+    CSV, one prediction a row; without the first column of ``schema`` it stops in one line naming
+    that column, with no traceback and no output written."""
+    rows.to_csv(root / "new.csv", index=False)
+    result = run_module(f"{project}.score", root, "--input", "new.csv", "--output", "out.csv")
+    assert result.returncode == 0, result.stderr
+    assert len(pd.read_csv(root / "out.csv")) == len(rows)
+    column = next(iter(schema))
+    rows.drop(columns=[column]).to_csv(root / "bad.csv", index=False)
+    result = run_module(f"{project}.score", root, "--input", "bad.csv", "--output", "bad_out.csv")
+    assert result.returncode == 1
+    assert column in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (root / "bad_out.csv").exists()
