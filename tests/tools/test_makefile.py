@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT, run_make
+from tests.conftest import REPO_ROOT, run_make, unused_name
 from tools.scaffold.project_copy import copy_project
 
 
@@ -37,10 +37,11 @@ def test_repro_and_test_narrow_to_a_project() -> None:
     assert any(line.startswith("dvc repro --glob 'late-*' || ") for line in repro)
     assert 'python -m tools.review.headline "$P"' in repro
     assert "pytest tests/daily" in dry_run("test", "P=daily").stdout.splitlines()
-    unknown = dry_run("test", "P=weekly")
+    new = unused_name("weekly")  # a team may have a project of that name
+    unknown = dry_run("test", f"P={new}")
     assert unknown.returncode != 0
     folders = " ".join(sorted(path.parent.name for path in REPO_ROOT.glob("tests/*/__init__.py")))
-    assert f"P=weekly is not a project or test folder; make test takes: {folders}" in unknown.stderr
+    assert f"P={new} is not a project or test folder; make test takes: {folders}" in unknown.stderr
     assert "pytest tests/core" in dry_run("test", "P=core").stdout.splitlines()
     assert "pytest tests/tools" in dry_run("test", "P=tools").stdout.splitlines()
     # repro narrows to projects only: the core has no stages of its own.

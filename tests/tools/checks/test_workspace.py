@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT, Repo, ran_stages, run_make
+from tests.conftest import REPO_ROOT, Repo, ran_stages, run_make, unused_name
 from tools.checks.workspace import (
     WorkspaceError,
     exp_command,
@@ -22,6 +22,9 @@ from tools.checks.workspace import (
     stale_warning,
     workspace_problem,
 )
+
+# A name no project has here (a team may have added a `weekly`).
+NEW = unused_name("weekly")
 
 REFS = ["refs/exps/exec/EXEC_BASELINE", "refs/exps/exec/EXEC_HEAD", "refs/exps/exec/EXEC_MERGE"]
 
@@ -84,9 +87,9 @@ def test_exp_command_names_the_projects_stages_and_refuses_bad_input() -> None:
     targets = command[3:-4]
     assert targets and all(name.startswith("daily-") for name in targets)
     with pytest.raises(
-        WorkspaceError, match=r"^P=weekly: dvc.yaml has no stage named 'weekly-\.\.\.'"
+        WorkspaceError, match=rf"^P={NEW}: dvc.yaml has no stage named '{NEW}-\.\.\.'"
     ):
-        exp_command(REPO_ROOT, "weekly", "")
+        exp_command(REPO_ROOT, NEW, "")
     with pytest.raises(WorkspaceError, match=r"^ARGS=-S 'a=1: No closing quotation"):
         exp_command(REPO_ROOT, "daily", "-S 'a=1")
 
@@ -183,5 +186,5 @@ def test_make_exp_runs_one_projects_stages_in_a_fresh_clone(repo: Repo, tmp_path
     assert ran[0] == "ingest" and ran[1:] and all(name.startswith("daily-") for name in ran[1:])
     shown = clone.run("dvc", "exp", "show", "--json").stdout
     assert '"seven"' in shown
-    refused = run_make(clone.root, "exp", "P=weekly")
-    assert refused.returncode == 2 and "P=weekly is not a project" in refused.stderr
+    refused = run_make(clone.root, "exp", f"P={NEW}")
+    assert refused.returncode == 2 and f"P={NEW} is not a project" in refused.stderr

@@ -114,15 +114,14 @@ def test_a_name_too_long_for_any_path_is_one_line(
 
 
 def test_a_params_section_or_a_project_folder_of_that_name_is_refused(copy: Path) -> None:
-    (copy / "params.yaml").write_text((copy / "params.yaml").read_text() + "\nweekly: {}\n")
-    assert (
-        refusal("weekly", copy)
-        == "'weekly' is already a section of params.yaml: choose another name"
+    section, folder = unused_name("weekly"), unused_name("monthly")
+    (copy / "params.yaml").write_text((copy / "params.yaml").read_text() + f"\n{section}: {{}}\n")
+    assert refusal(section, copy) == (
+        f"'{section}' is already a section of params.yaml: choose another name"
     )
-    (copy / "notebooks" / "monthly").mkdir()
-    assert (
-        refusal("monthly", copy)
-        == "'monthly': notebooks/monthly already exist: choose another name"
+    (copy / "notebooks" / folder).mkdir()
+    assert refusal(folder, copy) == (
+        f"'{folder}': notebooks/{folder} already exist: choose another name"
     )
 
 
