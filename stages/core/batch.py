@@ -118,14 +118,16 @@ class BatchResult:
 
 
 def score_file(
-    model: object, scorer: Scorer, input_path: Path, output_path: Path, schema: TableSchema,
-    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    load_model: Callable[[], object], scorer: Scorer, input_path: Path, output_path: Path,
+    schema: TableSchema, chunk_rows: int = DEFAULT_CHUNK_ROWS,
 ) -> BatchResult:  # fmt: skip
     """Score every row of ``input_path`` (its ``schema`` columns, checked) into ``output_path``,
-    written atomically; StageError naming the file, column and rows at fault."""
+    written atomically; StageError naming the file, column and rows at fault. The names and the
+    input's columns are checked before ``load_model`` is called: a missing column costs nothing."""
     output_kind = file_format(output_path)
     file_format(input_path)  # fail on a bad name before the slow steps
     check_columns(input_path, schema)  # every missing column, not only the first read
+    model = load_model()
     rows = 0
     compress = output_path.name.lower().endswith(".gz")
     with atomic_path(output_path) as temporary:
@@ -150,8 +152,8 @@ def score_command(
     argv: list[str], prog: str, description: str, default_model: Path,
     load_model: Callable[[Path], object], scorer: Scorer, schema: TableSchema,
 ) -> BatchResult:  # fmt: skip
-    """The whole batch command of a project: parse ``argv``, check the output path, load the
-    model, score the input. What ``python -m stages.<project>.score`` runs."""
+    """The whole batch command of a project: parse ``argv``, check the output path and the
+    inputs, load the model, score the input. What ``python -m stages.<project>.score`` runs."""
     parser = batch_parser(prog, description, default_model)
     args = parser.parse_args(argv)
     if args.chunk_rows < 1:
@@ -159,12 +161,12 @@ def score_command(
     check_batch_output(args.output, {"--input": args.input, "--model": args.model}, argv)
     if not args.input.is_file():
         raise StageError(f"--input {args.input}: file not found")
-    file_format(args.output)
-    check_columns(args.input, schema)  # before the model loads: a missing column costs nothing
-    if not args.model.is_file():
-        raise StageError(f"--model {args.model}: file not found (make repro builds it)")
-    result = score_file(
-        load_model(args.model), scorer, args.input, args.output, schema, args.chunk_rows
-    )
+
+    def load() -> object:
+        if not args.model.is_file():
+            raise StageError(f"--model {args.model}: file not found (make repro builds it)")
+        return load_model(args.model)
+
+    result = score_file(load, scorer, args.input, args.output, schema, args.chunk_rows)
     log.info("wrote %d predictions to %s", result.rows, result.output)
     return result

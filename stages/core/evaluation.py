@@ -125,16 +125,17 @@ def evaluate_classifier(
 ) -> tuple[dict[str, dict], dict[str, list], dict[str, pd.DataFrame]]:  # fmt: skip
     """Each split's metrics (with the intervals of the headline ones), its confusion matrix by
     plot name (``<split>/confusion``) and its scored rows."""
+    classes = np.asarray(model.classes_).astype(str)
+    spec = classification_spec(identity, tuple(classes))
+    column = {name: i for i, name in enumerate(classes)}
     metrics: dict[str, dict] = {}
     plots: dict[str, list] = {}
     scored: dict[str, pd.DataFrame] = {}
     for split, frame in frames.items():
         labels = frame[target].astype(str).to_numpy()
-        classes, probabilities, predicted = predict_classes(model, frame, features)
+        _, probabilities, predicted = predict_classes(model, frame, features)
         values = class_metrics(labels, probabilities, classes)  # refuses an unknown label
-        spec = classification_spec(identity, tuple(classes))
         rows = _identified(frame, identity, labels)
-        column = {name: i for i, name in enumerate(classes)}
         rows[PREDICTED] = predicted
         rows[P_ACTUAL] = probabilities[np.arange(len(labels)), [column[x] for x in labels]]
         rows[OBSERVED] = True

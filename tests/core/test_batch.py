@@ -41,11 +41,11 @@ def test_every_row_is_scored_in_order_whatever_the_chunk_size(rows: Path, tmp_pa
     outputs = []
     for chunk in (1, 2, 100):
         out = tmp_path / f"out{chunk}.parquet"
-        assert score_file(Doubler(), scorer, rows, out, SCHEMA, chunk).rows == 5
+        assert score_file(Doubler, scorer, rows, out, SCHEMA, chunk).rows == 5
         outputs.append(out.read_bytes())
     assert pd.read_parquet(tmp_path / "out1.parquet")["predicted"].tolist() == [2, 5, 8, 16, 32]
     csv = tmp_path / "out.csv"
-    score_file(Doubler(), scorer, rows, csv, SCHEMA, 2)
+    score_file(Doubler, scorer, rows, csv, SCHEMA, 2)
     assert csv.read_text() == "predicted\n2.0\n5.0\n8.0\n16.0\n32.0\n"
 
 
@@ -54,7 +54,7 @@ def test_a_missing_column_is_named_before_any_work_and_nothing_is_written(
 ) -> None:
     out = tmp_path / "out.csv"
     with pytest.raises(StageError, match=r"missing columns \['z'\]"):
-        score_file(Doubler(), scorer, rows, out, {**SCHEMA, "z": Column("int")})
+        score_file(Doubler, scorer, rows, out, {**SCHEMA, "z": Column("int")})
     assert not out.exists()
 
 
@@ -66,7 +66,7 @@ def test_a_bad_value_names_the_file_column_and_row_and_keeps_the_old_output(
     out = tmp_path / "out.csv"
     out.write_text("old\n")
     with pytest.raises(StageError, match=r"bad.csv.*'x'"):
-        score_file(Doubler(), scorer, bad, out, SCHEMA)
+        score_file(Doubler, scorer, bad, out, SCHEMA)
     assert out.read_text() == "old\n"
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == []
 

@@ -252,31 +252,22 @@ def gate_rules(name: str, dataset: Dataset) -> tuple[dict[str, dict], str]:
     metric (worse beyond noise, by any amount, fails), with a floor at the naive baseline it
     must not fall below beyond noise."""
     plan = dataset.plan
+
+    def paired(better: str, floor: float | None = None) -> dict:
+        """A rule failing on a change worse beyond noise, and (with ``floor``) on a whole
+        interval below the floor."""
+        rule = {"better": better, "tolerance": 0.0, "compare": "paired"}
+        return rule if floor is None else {**rule, "min": floor, "bounds": "beyond-noise"}
+
     if plan.task == "regression":
-        rules = {
-            "test.model.mae": {"better": "lower", "tolerance": 0.0, "compare": "paired"},
-            "test.skill": {
-                "better": "higher", "tolerance": 0.0, "compare": "paired", "min": 0.0,
-                "bounds": "beyond-noise",
-            },
-        }  # fmt: skip
+        rules = {"test.model.mae": paired("lower"), "test.skill": paired("higher", 0.0)}
         why = "skill 0 is predicting the train split's mean"
     elif len(plan.classes) == 2:
-        rules = {
-            "test.roc_auc": {
-                "better": "higher", "tolerance": 0.0, "compare": "paired", "min": 0.5,
-                "bounds": "beyond-noise",
-            }
-        }  # fmt: skip
+        rules = {"test.roc_auc": paired("higher", 0.5)}
         why = "ROC AUC 0.5 is ranking at random"
     else:
         floor = math.floor(plan.majority_share * 100) / 100
-        rules = {
-            "test.accuracy": {
-                "better": "higher", "tolerance": 0.0, "compare": "paired", "min": floor,
-                "bounds": "beyond-noise",
-            }
-        }  # fmt: skip
+        rules = {"test.accuracy": paired("higher", floor)}
         why = f"accuracy {floor} is always guessing the most common class, as in the data"
     comment = (
         f"Project `{name}` (make project): paired on its headline metric; the floor ({why}) "
@@ -458,7 +449,7 @@ def identity_lines(plan: ContractPlan) -> str:
         unit, unit_name = repr(plan.date_column), '"day"'
         why = f"the rows of one day of {plan.date_column!r} are drawn together (make project DATE=)"
     else:
-        unit, unit_name = key[1:-2], '"row"'
+        unit, unit_name = repr(plan.key_column) if plan.key_column else "ROW_NUMBER", '"row"'
         why = (
             "each row on its own (make project DATE=... or GROUP=... would draw the rows of one "
             "day or group together)"
