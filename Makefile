@@ -32,7 +32,7 @@ endif
 endif
 
 
-.PHONY: help source-data data-import data-update setup repro repro-locked exp test check fix project lint format lock lab push pull exp-push exp-pull register promote report gate compare comment bench clean
+.PHONY: help source-data data-import data-update setup repro repro-locked exp test check fix project lint format lock lab push pull exp-push exp-pull register promote serve report gate compare comment bench clean
 
 help: ## List the targets (P=<project> narrows repro and test to one project)
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -188,6 +188,15 @@ register: $(INSTALLED) ## Register project P's model as the version its card nam
 promote: $(INSTALLED) ## Assign STAGE to VERSION of P's model: make promote P=late VERSION=v1.0.0 STAGE=prod
 	@test -n "$$P" -a -n "$$VERSION" -a -n "$$STAGE" || { echo "usage: make promote P=<project> VERSION=v<x.y.z> STAGE=<dev|prod>" >&2; exit 2; }
 	python -m tools.review.registry assign "$$P" "$$VERSION" "$$STAGE"
+
+# The scoring service (stages/core/service.py, docs/serving.md): the registry's STAGE or VERSION
+# of P's model, else the workspace's; 127.0.0.1 unless HOST= says otherwise. SIGHUP reloads
+# (after make promote), SIGTERM stops after the requests in flight.
+HOST ?= 127.0.0.1
+PORT ?= 8000
+serve: $(INSTALLED) ## Serve P's model over HTTP: make serve P=late [STAGE=prod | VERSION=v1.0.0] [PORT=8000]
+	@test -n "$$P" || { echo "usage: make serve P=<project> [STAGE=prod | VERSION=v<x.y.z>] [HOST=127.0.0.1] [PORT=8000]" >&2; exit 2; }
+	python -m stages.core.service "$$P" $${STAGE:+--stage "$$STAGE"} $${VERSION:+--version "$$VERSION"} --host "$$HOST" --port "$$PORT" $${MAX_ROWS:+--max-rows "$$MAX_ROWS"} $${MAX_BODY_BYTES:+--max-body-bytes "$$MAX_BODY_BYTES"}
 
 # BASE=<rev>: what report and gate compare the workspace with (default: the merge base with main).
 BASE ?=

@@ -20,18 +20,15 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import re
-import shutil
-import subprocess
 import sys
-import tempfile
 from importlib import metadata
 from pathlib import Path
 
 from stages.core.errors import StageError, run_stage
 from stages.core.guard import check_output_path
 from stages.core.params import PARAMS_FILE
+from stages.core.registry import fetch_version, resolve_version
 from stages.late.featurize import SIDE_TABLES
 from stages.late.predict import DEFAULT_CHUNK_ROWS, predict_file
 from stages.raw import raw_path
@@ -86,54 +83,6 @@ def check_pins(folder: Path, version: str) -> None:
         )
 
 
-def resolve_version(repo: str, version: str | None, stage: str | None) -> tuple[str, str, str]:
-    """The registered version's name, commit and model path in ``repo``; StageError when the
-    registry has no such version or stage."""
-    from dvc.api import artifacts_show
-    from dvc.exceptions import DvcException
-
-    try:
-        found = artifacts_show(ARTIFACT, version=version, stage=stage, repo=repo)
-    except DvcException as error:
-        wanted = f"version {version}" if version else f"stage {stage}"
-        raise StageError(f"--repo {repo}: no {ARTIFACT} at {wanted} ({error})") from None
-    return version or stage or "", found["rev"], found["path"]
-
-
-def dvc_get(repo: str, path: str, rev: str, out: Path, remote_config: list[str]) -> None:
-    """``dvc get`` of ``path`` at ``rev`` into ``out``; StageError with DVC's reason."""
-    config = [option for pair in remote_config for option in ("--remote-config", pair)]
-    result = subprocess.run(
-        [sys.executable, "-m", "dvc", "get", repo, path, "--rev", rev, "-o", str(out), *config],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    if result.returncode != 0:
-        lines = (result.stderr or result.stdout).strip().splitlines() or ["(no output)"]
-        raise StageError(f"dvc get {path} from {repo} at {rev[:7]}: {lines[-1]}")
-
-
-def fetch_version(
-    repo: str, rev: str, model_path: str, cache: Path, remote_config: list[str]
-) -> Path:
-    """The folder of ``cache`` holding what scoring with the version at ``rev`` reads, laid out
-    as in the repository; fetched whole into a temporary folder first, so that an interrupted
-    fetch leaves nothing the next run would take for complete."""
-    folder = cache / rev
-    if folder.is_dir():
-        return folder
-    cache.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{rev[:7]}-", dir=cache))
-    try:
-        for path in [Path(model_path), *FETCHED]:
-            (staging / path).parent.mkdir(parents=True, exist_ok=True)
-            log.info("fetching %s at %s", path, rev[:7])
-            dvc_get(repo, path.as_posix(), rev, staging / path, remote_config)
-        os.replace(staging, folder)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return folder
-
-
 def parse_args(argv: list[str]) -> argparse.Namespace:
     """The command line; see the module docstring."""
     parser = argparse.ArgumentParser(
@@ -179,12 +128,14 @@ def main(argv: list[str] | None = None) -> None:
     check_output_path(args.output, inputs, {}, Path.cwd(), [])
     if not args.input.is_file():
         raise StageError(f"--input {args.input}: file not found")
-    version, rev, model_path = resolve_version(args.repo, args.version, args.stage)
-    log.info("%s %s is commit %s of %s", ARTIFACT, version, rev[:7], args.repo)
-    folder = fetch_version(args.repo, rev, model_path, args.cache, args.remote_config)
-    check_pins(folder / PINS_DIR, version)
+    found = resolve_version(ARTIFACT, args.repo, args.version, args.stage)
+    log.info("%s %s is commit %s of %s", ARTIFACT, found.version, found.rev[:7], args.repo)
+    folder = fetch_version(
+        args.repo, found.rev, [Path(found.path), *FETCHED], args.cache, args.remote_config
+    )
+    check_pins(folder / PINS_DIR, found.version)
     report = predict_file(
-        folder / model_path,
+        folder / found.path,
         args.input,
         args.output,
         args.schedule,

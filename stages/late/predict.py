@@ -27,6 +27,7 @@ import argparse
 import logging
 import sys
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -249,6 +250,35 @@ def _dates_text(dates: pd.DataFrame) -> str:
     return ", ".join(shown) + (", ..." if len(dates) > 3 else "")
 
 
+def schedule_by_day(
+    published: ScheduleSummary,
+    days: pd.DataFrame,
+    own: Callable[[], ScheduleSummary],
+    input_label: str,
+    published_label: str,
+) -> tuple[ScheduleSummary, bool, str]:
+    """The summary to count the congestion of ``days`` (the input's distinct airports and dates)
+    on, whether it is the input's ``own`` alone, and a note when the published schedule was not
+    used for some days. The choice is made day by day: the ``published`` schedule on the days it
+    has flights of every airport of the input, the input itself on the others, so that one
+    flight of an odd day never changes another day's flights' features. The batch command and
+    the service both choose here."""
+    missing = uncovered_dates(published, days)
+    if missing.empty:
+        return published, False, ""
+    all_dates = len(days[list(DATE_COLUMNS)].drop_duplicates())
+    note = (
+        f"schedule: {len(missing)} of {all_dates} days of {input_label} "
+        f"({_dates_text(missing)}) have airports without flights in the published schedule "
+        f"{published_label}: congestion on those days is counted on the input itself, which "
+        "should then hold every flight of them (else pass --schedule FILE); the other days are "
+        "counted on the published schedule"
+    )
+    if len(missing) == all_dates:
+        return own(), True, note
+    return summary_by_day(published, own(), missing), False, note
+
+
 def schedule_for(
     input_path: Path,
     schedule_path: Path | None,
@@ -257,11 +287,9 @@ def schedule_for(
     root: Path = Path(),
 ) -> tuple[ScheduleSummary, Path, int, str]:
     """The summary of the schedule to count congestion on, its path, the input's number of
-    flights, and a note when the published schedule was not used for some days. When none is
-    given, the choice is made day by day: the published schedule (the raw flights table) on the
-    days it has flights of every airport of the input, the input itself on the others, so that
-    one flight of an odd day never changes another day's flights' features. The raw flights
-    table is the one under ``root``."""
+    flights, and a note when the published schedule was not used for some days: the given
+    ``schedule_path``, else the raw flights table under ``root`` chosen day by day
+    (:func:`schedule_by_day`)."""
     if schedule_path is not None:
         summary, rows = read_schedule(schedule_path, chunk_rows, departures_path)
         total = rows if schedule_path == input_path else _count_rows(input_path, chunk_rows)
@@ -272,23 +300,82 @@ def schedule_for(
         summary, _ = read_schedule(input_path, chunk_rows, departures_path)
         return summary, input_path, total, ""
     summary, _ = read_schedule(published, chunk_rows, departures_path)
-    missing = uncovered_dates(summary, days)
-    if missing.empty:
-        return summary, published, total, ""
-    own, _ = read_schedule(input_path, chunk_rows, departures_path)
-    all_dates = len(days[list(DATE_COLUMNS)].drop_duplicates())
-    note = (
-        f"schedule: {len(missing)} of {all_dates} days of {input_path} ({_dates_text(missing)}) "
-        f"have airports without flights in the published schedule {published}: congestion on "
-        "those days is counted on the input itself, which should then hold every flight of "
-        "them (else pass --schedule FILE); the other days are counted on the published schedule"
+    chosen, own_only, note = schedule_by_day(
+        summary, days, lambda: read_schedule(input_path, chunk_rows, departures_path)[0],
+        str(input_path), str(published),
+    )  # fmt: skip
+    return chosen, input_path if own_only else published, total, note
+
+
+@dataclass(frozen=True)
+class ScoringContext:
+    """What scoring a flight reads besides the flight, loaded once: the model and the
+    categories it knows, the published schedule's summary, the side tables, the params, and
+    the weather table's period."""
+
+    model: Pipeline
+    known: dict[str, set[str]]
+    published: ScheduleSummary
+    published_label: str
+    side: dict[str, pd.DataFrame]
+    featurize_params: FeaturizeParams
+    threshold: float
+    period: tuple[pd.Timestamp, pd.Timestamp]
+
+
+def load_context(
+    model_path: Path, root: Path, chunk_rows: int = DEFAULT_CHUNK_ROWS
+) -> ScoringContext:
+    """The context of scoring with the model at ``model_path`` and the params, side tables and
+    published schedule (without departures: the delay state is then missing, as in the batch
+    command's default) of the repository, or fetched version, at ``root``."""
+    params_file = root / PARAMS_FILE
+    if not params_file.is_file():
+        raise StageError(f"{params_file}: not found; scoring reads the model's params there")
+    side = {
+        name: read_whole(root / raw_path(name), RAW_TABLES[name], chunk_rows)
+        for name in SIDE_TABLES
+    }
+    published_path = root / raw_path("flights")
+    published, _ = read_schedule(published_path, chunk_rows)
+    model = load_late_model(model_path)
+    return ScoringContext(
+        model=model,
+        known=known_categories(model),
+        published=published,
+        published_label=str(published_path),
+        side=side,
+        featurize_params=load_params("late.featurize", FeaturizeParams, params_file),
+        threshold=load_params("late.evaluate", EvaluateParams, params_file).threshold,
+        period=observed_period(side["weather"]),
     )
-    if len(missing) == all_dates:
-        return own, input_path, total, note
-    return summary_by_day(summary, own, missing), published, total, note
 
 
-def thin_schedule_warning(summary: ScheduleSummary, path: Path) -> str:
+def score_rows(
+    context: ScoringContext, flights: pd.DataFrame, label: str
+) -> tuple[pd.DataFrame, list[str]]:
+    """The predictions for checked ``flights`` (one batch: a request), their schedule congestion
+    counted day by day as the batch command counts it (on the published schedule, on the
+    flights themselves for the days it lacks), and the batch command's warnings."""
+    days = flights[["origin", *DATE_COLUMNS]].drop_duplicates().reset_index(drop=True)
+    summary, own_only, note = schedule_by_day(
+        context.published, days, lambda: summarise_schedule(flights[SCHEDULE_COLUMNS]), label,
+        context.published_label,
+    )  # fmt: skip
+    predictions, features = score_flights(
+        context.model, flights, summary, context.side, context.featurize_params,
+        context.threshold,
+    )  # fmt: skip
+    report = InputReport(period=context.period)
+    report.thin_schedule = thin_schedule_warning(
+        summary, label if own_only else context.published_label
+    )
+    report.no_departures = True
+    report.add(features, context.known)
+    return predictions, [note, *report.warnings()] if note else report.warnings()
+
+
+def thin_schedule_warning(summary: ScheduleSummary, path: Path | str) -> str:
     """A warning when the schedule at ``path`` holds too few flights per airport and day to be
     a whole schedule (its congestion features then count only these flights), else ''."""
     per_day = summary["origin_day_departures"]["origin_day_departures"]
