@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import hashlib
 import importlib
 import json
 import logging
@@ -55,6 +54,7 @@ from starlette.concurrency import run_in_threadpool
 
 from stages.core.dvc_yaml import read_pipeline
 from stages.core.errors import StageError
+from stages.core.hashing import md5_of_file
 from stages.core.io import project_root
 from stages.core.registry import fetch_version, resolve_version
 from stages.core.scoring import Scoring, rows_from_csv, rows_from_records
@@ -161,15 +161,6 @@ def source_data(lock: dict, out: str) -> dict[str, str]:
     return dict(sorted(found.items()))
 
 
-def file_md5(path: Path) -> str:
-    """The MD5 of a file's bytes: DVC's hash of it."""
-    digest = hashlib.md5()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def score_module(project: str) -> Any:
     """The project's ``stages.<project>.score`` module; StageError when it has none."""
     try:
@@ -209,7 +200,7 @@ def load_served(choice: ModelChoice, root: Path, cache: Path) -> Served:
         version=version,
         stage=choice.stage,
         commit=commit,
-        model_hash=file_md5(model_file),
+        model_hash=md5_of_file(model_file),
         data_version=source_data(lock, model_in_repo),
         load_seconds=round(time.perf_counter() - started, 3),
     )

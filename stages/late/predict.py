@@ -309,67 +309,77 @@ def schedule_for(
 
 @dataclass(frozen=True)
 class ScoringContext:
-    """What scoring a flight reads besides the flight, loaded once: the model and the
-    categories it knows, the published schedule's summary, the side tables, the params, and
-    the weather table's period."""
+    """What scoring a flight reads besides the flight and the schedule, loaded once: the model
+    and the categories it knows, the side tables, the params, and the weather table's period."""
 
     model: Pipeline
     known: dict[str, set[str]]
-    published: ScheduleSummary
-    published_label: str
     side: dict[str, pd.DataFrame]
     featurize_params: FeaturizeParams
     threshold: float
     period: tuple[pd.Timestamp, pd.Timestamp]
 
 
+def scoring_params(root: Path) -> tuple[FeaturizeParams, float]:
+    """How features are built and the decision threshold, from the params of the repository (or
+    fetched version) at ``root``; StageError saying where to run when there are none."""
+    if not (root / PARAMS_FILE).is_file():
+        raise StageError(
+            f"{root / PARAMS_FILE}: not found; predict runs in a clone of the repository (the "
+            "model's params and side tables are there): outside one, run late-score "
+            "(docs/team.md)"
+        )
+    featurize_params = load_params("late.featurize", FeaturizeParams, root / PARAMS_FILE)
+    return featurize_params, load_params(
+        "late.evaluate", EvaluateParams, root / PARAMS_FILE
+    ).threshold
+
+
 def load_context(
-    model_path: Path, root: Path, chunk_rows: int = DEFAULT_CHUNK_ROWS
+    model_path: Path,
+    side_paths: dict[str, Path],
+    params: tuple[FeaturizeParams, float],
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
 ) -> ScoringContext:
-    """The context of scoring with the model at ``model_path`` and the params, side tables and
-    published schedule (without departures: the delay state is then missing, as in the batch
-    command's default) of the repository, or fetched version, at ``root``."""
-    params_file = root / PARAMS_FILE
-    if not params_file.is_file():
-        raise StageError(f"{params_file}: not found; scoring reads the model's params there")
+    """The context of scoring with the model at ``model_path``, the side tables at
+    ``side_paths`` and ``params`` (:func:`scoring_params`): what the batch command and the
+    service both score with."""
     side = {
-        name: read_whole(root / raw_path(name), RAW_TABLES[name], chunk_rows)
-        for name in SIDE_TABLES
+        name: read_whole(path, RAW_TABLES[name], chunk_rows) for name, path in side_paths.items()
     }
-    published_path = root / raw_path("flights")
-    published, _ = read_schedule(published_path, chunk_rows)
     model = load_late_model(model_path)
+    featurize_params, threshold = params
     return ScoringContext(
         model=model,
         known=known_categories(model),
-        published=published,
-        published_label=str(published_path),
         side=side,
-        featurize_params=load_params("late.featurize", FeaturizeParams, params_file),
-        threshold=load_params("late.evaluate", EvaluateParams, params_file).threshold,
+        featurize_params=featurize_params,
+        threshold=threshold,
         period=observed_period(side["weather"]),
     )
 
 
 def score_rows(
-    context: ScoringContext, flights: pd.DataFrame, label: str
+    context: ScoringContext,
+    published: ScheduleSummary,
+    published_label: str,
+    flights: pd.DataFrame,
+    label: str,
 ) -> tuple[pd.DataFrame, list[str]]:
     """The predictions for checked ``flights`` (one batch: a request), their schedule congestion
-    counted day by day as the batch command counts it (on the published schedule, on the
+    counted day by day as the batch command counts it (on the ``published`` schedule, on the
     flights themselves for the days it lacks), and the batch command's warnings."""
     days = flights[["origin", *DATE_COLUMNS]].drop_duplicates().reset_index(drop=True)
     summary, own_only, note = schedule_by_day(
-        context.published, days, lambda: summarise_schedule(flights[SCHEDULE_COLUMNS]), label,
-        context.published_label,
+        published, days, lambda: summarise_schedule(flights[SCHEDULE_COLUMNS]), label,
+        published_label,
     )  # fmt: skip
     predictions, features = score_flights(
         context.model, flights, summary, context.side, context.featurize_params,
         context.threshold,
     )  # fmt: skip
     report = InputReport(period=context.period)
-    report.thin_schedule = thin_schedule_warning(
-        summary, label if own_only else context.published_label
-    )
+    report.thin_schedule = thin_schedule_warning(summary, label if own_only else published_label)
     report.no_departures = True
     report.add(features, context.known)
     return predictions, [note, *report.warnings()] if note else report.warnings()
@@ -402,29 +412,18 @@ def predict_file(
     """Score every flight of ``input_path`` into ``output_path``, written atomically, with the
     params and the published schedule of the repository at ``root`` (or a version of it that
     ``late-score`` fetched)."""
-    if not (root / PARAMS_FILE).is_file():
-        raise StageError(
-            f"{root / PARAMS_FILE}: not found; predict runs in a clone of the repository (the "
-            "model's params and side tables are there): outside one, run late-score "
-            "(docs/team.md)"
-        )
-    featurize_params = load_params("late.featurize", FeaturizeParams, root / PARAMS_FILE)
-    evaluate_params = load_params("late.evaluate", EvaluateParams, root / PARAMS_FILE)
+    params = scoring_params(root)
     output_kind = file_format(output_path)
     file_format(input_path)  # fail on a bad name before the slow steps
     check_columns(input_path, SCHEDULED_FLIGHT_SCHEMA)  # every missing column, not those read first
-    side = {
-        name: read_whole(path, RAW_TABLES[name], chunk_rows) for name, path in side_paths.items()
-    }
     summary, schedule_path, total, schedule_note = schedule_for(
         input_path, schedule_path, departures_path, chunk_rows, root
     )
     log.info("counting schedule congestion on %s", schedule_path)
     if schedule_note:
         log.warning("%s", schedule_note)
-    model = load_late_model(model_path)
-    known = known_categories(model)
-    report = InputReport(period=observed_period(side["weather"]))
+    context = load_context(model_path, side_paths, params, chunk_rows)
+    report = InputReport(period=context.period)
     report.thin_schedule = thin_schedule_warning(summary, schedule_path)
     report.no_departures = departures_path is None
     compress = output_path.name.lower().endswith(".gz")
@@ -433,10 +432,11 @@ def predict_file(
         try:
             for flights in read_batches(input_path, SCHEDULED_FLIGHT_SCHEMA, chunk_rows):
                 predictions, features = score_flights(
-                    model, flights, summary, side, featurize_params, evaluate_params.threshold
-                )
+                    context.model, flights, summary, context.side, context.featurize_params,
+                    context.threshold,
+                )  # fmt: skip
                 writer.write(predictions)
-                report.add(features, known)
+                report.add(features, context.known)
                 log.info(
                     "scored %d of %d flights (%.0f%%)", report.flights, total,
                     100 * report.flights / total,

@@ -18,7 +18,13 @@ from stages.core.params import PARAMS_FILE
 from stages.core.scoring import ScoredRows, Scoring
 from stages.late.contract import SCHEDULED_FLIGHT_SCHEMA
 from stages.late.featurize import SIDE_TABLES
-from stages.late.predict import load_context, score_rows
+from stages.late.predict import (
+    DEFAULT_CHUNK_ROWS,
+    load_context,
+    read_schedule,
+    score_rows,
+    scoring_params,
+)
 from stages.raw import raw_path
 
 # What scoring reads of a version's commit besides its model (fetched with it).
@@ -28,10 +34,16 @@ SERVED_FILES = [PARAMS_FILE, *(raw_path(table) for table in (*SIDE_TABLES, "flig
 def scoring(root: Path, model_path: Path) -> Scoring:
     """The model at ``model_path`` with the params, side tables and published schedule of the
     repository (or fetched version) at ``root``, ready to score requests."""
-    context = load_context(model_path, root)
+    context = load_context(
+        model_path, {table: root / raw_path(table) for table in SIDE_TABLES}, scoring_params(root)
+    )
+    published_path = root / raw_path("flights")
+    published, _ = read_schedule(published_path, DEFAULT_CHUNK_ROWS)
 
     def score(flights: pd.DataFrame) -> ScoredRows:
-        predictions, warnings = score_rows(context, flights, "the request")
+        predictions, warnings = score_rows(
+            context, published, str(published_path), flights, "the request"
+        )
         return ScoredRows(predictions, warnings)
 
     return Scoring("late", SCHEDULED_FLIGHT_SCHEMA, score)
